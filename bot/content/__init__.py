@@ -1,0 +1,1 @@
+"""Vetted content: topic summaries, crisis-line directory. Pure: no Discord imports."""
