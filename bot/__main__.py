@@ -1,0 +1,100 @@
+"""Command line: `python -m bot [run|check|scan]`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from bot.problems import Problem
+from bot.settings import Settings, SettingsError, load_settings, missing_token_problem
+
+
+def _print_problems(problems: list[Problem]) -> None:
+    for p in problems:
+        print(p, file=sys.stderr)
+
+
+def _settings() -> Settings | None:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        _print_problems(exc.problems)
+        return None
+
+
+def cmd_check() -> int:
+    """Validate settings and every content file without connecting; 0 when all is well."""
+    from bot.content.bundle import load_content
+
+    settings = _settings()
+    if settings is None:
+        return 1
+    content, problems = load_content(settings.content_dir)
+    _print_problems(problems)
+    if content is None:
+        errors = sum(p.severity == "error" for p in problems)
+        print(f"check failed: {errors} error(s) in {settings.content_dir}", file=sys.stderr)
+        return 1
+    warnings = len(problems)
+    print(f"check passed: {len(content.topics)} topics, "
+          f"{len(content.hotlines.codes())} crisis-line directories, "
+          f"{content.detector.rule_count} crisis rules"
+          + (f" ({warnings} warning(s))" if warnings else ""))
+    return 0
+
+
+def cmd_scan(summary: bool) -> int:
+    """Classify messages from standard input, one JSON result per line (see README)."""
+    from bot.crisis import Detector, load_rules
+    from bot.crisis.scan import run_scan
+
+    settings = _settings()
+    if settings is None:
+        return 1
+    rules, problems = load_rules(settings.content_dir / "crisis")
+    if any(p.severity == "error" for p in problems):
+        _print_problems(problems)
+        return 1
+    return run_scan(sys.stdin.buffer, sys.stdout, sys.stderr, summary=summary,
+                    detector=Detector(rules))
+
+
+def cmd_run() -> int:
+    """Connect to Discord and serve until SIGINT/SIGTERM."""
+    from bot.app import run_until_stopped
+    from bot.content.bundle import load_content
+    from bot.logs import setup_logging
+
+    settings = _settings()
+    if settings is None:
+        return 1
+    if settings.discord_token is None:
+        _print_problems([missing_token_problem()])
+        return 1
+    setup_logging(settings.log_level)
+    content, problems = load_content(settings.content_dir)
+    _print_problems(problems)
+    if content is None:
+        print("not starting: fix the errors above (run `python -m bot check`)", file=sys.stderr)
+        return 1
+    return asyncio.run(run_until_stopped(settings, content))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="connect to Discord (the default)")
+    sub.add_parser("check", help="validate settings and content without connecting")
+    scan = sub.add_parser("scan", help="classify messages from stdin, one JSON line each")
+    scan.add_argument("--summary", action="store_true", help="print counts to stderr")
+    args = parser.parse_args(argv)
+    if args.command == "check":
+        return cmd_check()
+    if args.command == "scan":
+        return cmd_scan(args.summary)
+    return cmd_run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

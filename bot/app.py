@@ -1,0 +1,125 @@
+"""Start-up and shutdown, shared by `python -m bot run` and the end-to-end tests."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+
+import discord
+import yarl
+
+from bot.content.bundle import Content
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def apply_endpoints(settings: Settings) -> tuple[str, yarl.URL]:
+    """Route REST and gateway traffic through DISCORD_API_BASE / DISCORD_GATEWAY_URL.
+
+    discord.py keeps both as class attributes; the previous values are returned so a
+    caller (the tests) can restore them.
+    """
+    previous = (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
+    if settings.discord_api_base:
+        discord.http.Route.BASE = settings.discord_api_base
+    if settings.discord_gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+    return previous
+
+
+class StartupError(Exception):
+    """The bot cannot start; the message says why and what to do."""
+
+
+class BotRunner:
+    """Owns the store, the bot and its connection task."""
+
+    def __init__(self, settings: Settings, content: Content, *, guild_ready_timeout: float = 2.0):
+        self.settings = settings
+        self.content = content
+        self.guild_ready_timeout = guild_ready_timeout
+        self.bot = None
+        self._connect_task: asyncio.Task | None = None
+        self._previous_endpoints = None
+
+    async def start(self) -> None:
+        """Open the store, log in and start the gateway connection in the background."""
+        from bot.bot import RecoveryBot
+        from bot.store import StoreError, open_store
+
+        try:
+            key = self.settings.pseudonym_key
+            store, pseudonyms = await open_store(self.settings.database_path,
+                                                 key.get_secret_value() if key else None)
+        except StoreError as exc:
+            raise StartupError(str(exc)) from None
+        self._previous_endpoints = apply_endpoints(self.settings)
+        self.bot = RecoveryBot(self.settings, self.content, store, pseudonyms,
+                               guild_ready_timeout=self.guild_ready_timeout)
+        token = self.settings.discord_token.get_secret_value()
+        try:
+            await self.bot.login(token)
+        except discord.LoginFailure:
+            await self.bot.close()
+            raise StartupError(
+                "Discord rejected DISCORD_TOKEN (HTTP 401 Unauthorized). Reset the token in "
+                "the Developer Portal (your app -> Bot -> Reset Token) and update .env") from None
+        except discord.HTTPException as exc:
+            await self.bot.close()
+            raise StartupError(f"could not log in to Discord (HTTP {exc.status}); "
+                               "check DISCORD_API_BASE and your network") from None
+        self._connect_task = asyncio.create_task(self.bot.connect(reconnect=True),
+                                                 name="discord-connect")
+
+    async def wait(self) -> None:
+        """Wait until the connection ends (bot closed or a fatal gateway error)."""
+        if self._connect_task is None:
+            return
+        try:
+            await self._connect_task
+        except discord.PrivilegedIntentsRequired:
+            raise StartupError(
+                "Discord refused the Message Content intent. Enable it in the Developer "
+                "Portal (your app -> Bot -> Privileged Gateway Intents -> Message Content)"
+            ) from None
+
+    async def stop(self) -> None:
+        """Close the bot (which flushes usage counts and closes the store)."""
+        if self.bot is not None and not self.bot.is_closed():
+            await self.bot.close()
+        if self._connect_task is not None:
+            # The connection is being torn down; its error is not ours to report.
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError, Exception):
+                await asyncio.wait_for(self._connect_task, timeout=10)
+        if self._previous_endpoints is not None:
+            discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = (
+                self._previous_endpoints)
+            self._previous_endpoints = None
+
+
+async def run_until_stopped(settings: Settings, content: Content) -> int:
+    """Run the bot until SIGINT or SIGTERM; then flush and exit cleanly."""
+    runner = BotRunner(settings, content)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await runner.start()
+        waiter = asyncio.create_task(runner.wait())
+        stopper = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
+        if waiter in done:
+            waiter.result()
+        log.info("shutting down")
+        return 0
+    except StartupError as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await runner.stop()

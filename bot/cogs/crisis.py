@@ -1,0 +1,230 @@
+"""Automatic crisis replies: reads messages, replies with crisis lines, alerts moderators.
+
+The hot path touches no database: settings and opt-outs come from the in-memory cache,
+usage is counted in memory, and the reply is sent before anything else. Every Discord
+failure falls through to the next route (channel -> DM -> moderator alert) so that
+nobody who needs help is skipped silently.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.cogs.hotline import OtherCountryView, resolve_country
+from bot.crisis.gate import SEVERITY_RANK, ReplyGate
+from bot.replies import crisis_reply, moderator_alert
+from bot.ui import CRISIS, to_embed
+
+log = logging.getLogger(__name__)
+
+SCANNED_TYPES = (discord.MessageType.default, discord.MessageType.reply)
+ANSWERED_LIMIT = 10_000
+
+
+class Crisis(commands.Cog):
+    """Notices crisis language and answers with help; `/crisis-replies` to opt out."""
+
+    def __init__(self, bot, gate: ReplyGate | None = None):
+        self.bot = bot
+        self.gate = gate or ReplyGate()
+        # message id -> severity already answered, so an edit does not answer twice.
+        self._answered: OrderedDict[int, str] = OrderedDict()
+
+    # --- listeners -------------------------------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        await self.consider(message)
+
+    @commands.Cog.listener()
+    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        message = payload.message
+        if "content" in payload.data and getattr(message, "author", None) is not None:
+            await self.consider(message)
+
+    async def consider(self, message: discord.Message) -> None:
+        """Check one message and reply if it shows a crisis. Never raises."""
+        try:
+            await self._consider(message)
+        except Exception as exc:
+            log.error("crisis handling failed: %s", type(exc).__name__)
+
+    async def _consider(self, message: discord.Message) -> None:
+        author = message.author
+        if (author.bot or author.system or message.webhook_id is not None
+                or message.type not in SCANNED_TYPES or not message.content):
+            return
+        guild = message.guild
+        settings = self.bot.cache.guild(guild.id) if guild else None
+        if settings is not None:
+            if not settings.crisis_replies:
+                return
+            channel = message.channel
+            parent_id = getattr(channel, "parent_id", None)
+            if channel.id in settings.ignored_channels or parent_id in settings.ignored_channels:
+                return
+            roles = getattr(author, "_roles", ())
+            if settings.bypass_roles and any(r in settings.bypass_roles for r in roles):
+                return
+        detection = self.bot.content.detector.detect(message.content)
+        if detection is None:
+            return
+        if self.bot.cache.opted_out(self.bot.pseudonyms(author.id)):
+            return
+        previous = self._answered.get(message.id)
+        if previous is not None and SEVERITY_RANK[previous] >= SEVERITY_RANK[detection.severity]:
+            return
+        cooldown = (settings.cooldown_minutes if settings else 30) * 60
+        if not self.gate.member_allows((guild.id if guild else 0, author.id),
+                                       detection.severity, cooldown):
+            self.bot.usage.record(guild.id if guild else None, "crisis_reply",
+                                  f"{detection.category}/{detection.severity}", "cooldown")
+            return
+        self._remember(message.id, detection.severity)
+        await self._deliver(message, detection, settings)
+
+    def _remember(self, message_id: int, severity: str) -> None:
+        self._answered[message_id] = severity
+        self._answered.move_to_end(message_id)
+        while len(self._answered) > ANSWERED_LIMIT:
+            self._answered.popitem(last=False)
+
+    # --- delivery --------------------------------------------------------------------
+
+    async def _deliver(self, message: discord.Message, detection, settings) -> None:
+        guild = message.guild
+        guild_id = guild.id if guild else None
+        key = f"{detection.category}/{detection.severity}"
+        alert_channel = self._alert_channel(guild, settings)
+        alerting = alert_channel is not None and self.gate.alert_allows(guild_id)
+        country = resolve_country(self.bot, guild, message.author.id)
+        embed = to_embed(crisis_reply(detection.category, detection.severity, detection.subject,
+                                      country, moderators_notified=alerting), CRISIS)
+        view = OtherCountryView(self.bot)
+
+        if guild is None:
+            outcome = "ok" if await self._reply(message, embed, view) else "failed"
+        else:
+            outcome = await self._deliver_in_guild(message, embed, view, settings, alert_channel)
+        if outcome in ("failed", "alert_fallback"):
+            log.warning("crisis reply could not reach the member (%s)", outcome)
+        self.bot.usage.record(guild_id, "crisis_reply", key, outcome)
+        self.bot.usage.record(guild_id, "crisis_country", country.code)
+        if alerting:
+            sent = await self._alert(alert_channel, settings, message, detection)
+            self.bot.usage.record(guild_id, "crisis_alert", key, "ok" if sent else "failed")
+
+    async def _deliver_in_guild(self, message, embed, view, settings, alert_channel) -> str:
+        mode = settings.reply_mode
+        if mode == "dm":
+            if await self._dm(message.author, embed, view):
+                return "ok"
+            if self.gate.channel_allows(message.channel.id) and await self._reply(message, embed,
+                                                                                 view):
+                return "channel_fallback"
+            return await self._last_resort(message, settings, alert_channel)
+        public = self.gate.channel_allows(message.channel.id)
+        if not public:
+            if self.gate.burst_alert_due(message.channel.id) and alert_channel is not None:
+                await self._send_alert(alert_channel, settings, moderator_alert(
+                    "burst", "urgent", "several", channel_mention=message.channel.mention,
+                    member_mention="several members", jump_url=message.jump_url))
+            if await self._dm(message.author, embed, view):
+                return "channel_capped"
+            return await self._last_resort(message, settings, alert_channel)
+        replied = await self._reply(message, embed, view)
+        if mode == "both":
+            dmed = await self._dm(message.author, embed, view)
+            if replied or dmed:
+                return "ok" if replied else "dm_fallback"
+            return await self._last_resort(message, settings, alert_channel)
+        if replied:
+            return "ok"
+        if await self._dm(message.author, embed, view):
+            return "dm_fallback"
+        return await self._last_resort(message, settings, alert_channel)
+
+    async def _last_resort(self, message, settings, alert_channel) -> str:
+        """Neither the channel nor DMs worked: tell the moderators someone needs a person."""
+        if alert_channel is None:
+            return "failed"
+        spec = moderator_alert("undelivered", "urgent", "self",
+                               channel_mention=message.channel.mention,
+                               member_mention=message.author.mention,
+                               jump_url=message.jump_url)
+        return "alert_fallback" if await self._send_alert(alert_channel, settings, spec) \
+            else "failed"
+
+    async def _reply(self, message, embed, view) -> bool:
+        try:
+            await message.reply(embed=embed, view=view, mention_author=False)
+            return True
+        except discord.HTTPException as exc:
+            log.warning("crisis reply in channel failed: HTTP %s code %s", exc.status, exc.code)
+            return False
+
+    async def _dm(self, user, embed, view) -> bool:
+        try:
+            await user.send(embed=embed, view=view)
+            return True
+        except discord.HTTPException as exc:
+            log.warning("crisis reply by DM failed: HTTP %s code %s", exc.status, exc.code)
+            return False
+
+    # --- moderator alerts ------------------------------------------------------------
+
+    def _alert_channel(self, guild, settings):
+        if guild is None or settings is None or not settings.alert_channel_id:
+            return None
+        return guild.get_channel_or_thread(settings.alert_channel_id) or \
+            self.bot.get_partial_messageable(settings.alert_channel_id, guild_id=guild.id)
+
+    async def _alert(self, channel, settings, message, detection) -> bool:
+        spec = moderator_alert(detection.category, detection.severity, detection.subject,
+                               channel_mention=message.channel.mention,
+                               member_mention=message.author.mention,
+                               jump_url=message.jump_url)
+        return await self._send_alert(channel, settings, spec)
+
+    async def _send_alert(self, channel, settings, spec) -> bool:
+        role_id = settings.alert_role_id
+        content = f"<@&{role_id}>" if role_id else None
+        mentions = discord.AllowedMentions(roles=[discord.Object(role_id)]) if role_id \
+            else discord.AllowedMentions.none()
+        try:
+            await channel.send(content=content, embed=to_embed(spec, CRISIS),
+                               allowed_mentions=mentions)
+            return True
+        except discord.HTTPException as exc:
+            log.warning("moderator alert failed: HTTP %s code %s", exc.status, exc.code)
+            return False
+
+    # --- member preference -----------------------------------------------------------
+
+    @app_commands.command(name="crisis-replies",
+                          description="Turn automatic crisis replies to your messages off or on")
+    @app_commands.describe(enabled="False: I won't reply to your messages. /hotline still works.")
+    async def crisis_replies(self, interaction: discord.Interaction, enabled: bool) -> None:
+        try:
+            await self.bot.cache.set_opt_out(self.bot.pseudonyms(interaction.user.id),
+                                             not enabled)
+        except Exception as exc:
+            log.error("saving a crisis-replies preference failed: %s", type(exc).__name__)
+            await interaction.response.send_message(
+                "I couldn't save that just now. Please try again later.", ephemeral=True)
+            return
+        text = ("Automatic crisis replies to your messages are on." if enabled else
+                "Done: I won't reply automatically to your messages, in any server. "
+                "`/hotline` still shows crisis lines any time, and `/crisis-replies "
+                "enabled:True` turns replies back on.")
+        await interaction.response.send_message(text, ephemeral=True)
+        self.bot.usage.record(interaction.guild_id, "crisis_opt", "on" if enabled else "off")
+
+
+async def setup(bot) -> None:
+    await bot.add_cog(Crisis(bot))

@@ -1,0 +1,222 @@
+"""`/settings`: per-server configuration for moderators (Manage Server)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.cogs.hotline import country_choices
+
+log = logging.getLogger(__name__)
+
+MODE_TEXT = {"channel": "in the channel", "dm": "by DM", "both": "in the channel and by DM"}
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+class SettingsGroup(app_commands.Group, name="settings",
+                    description="Configure the bot for this server (moderators)"):
+    def __init__(self, bot):
+        super().__init__()
+        self.bot = bot
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        """Runtime check: even if a server override exposes the command, refuse politely."""
+        if interaction.guild_id is None:
+            raise app_commands.CheckFailure("This command only works in a server.")
+        if not interaction.permissions.manage_guild:
+            raise app_commands.CheckFailure(
+                "Only members with the Manage Server permission can change or view "
+                "these settings.")
+        return True
+
+    # --- helpers ---------------------------------------------------------------------
+
+    async def _save(self, interaction: discord.Interaction, setting: str, change,
+                    confirmation: str) -> None:
+        """Apply a change through the cache (which writes the store) and confirm it."""
+        try:
+            await change()
+        except ValueError as exc:
+            await interaction.response.send_message(str(exc), ephemeral=True)
+            return
+        except Exception as exc:
+            log.error("saving setting %s failed: %s", setting, type(exc).__name__)
+            await interaction.response.send_message(
+                "I couldn't save that just now (storage problem). Nothing was changed; "
+                "please try again later.", ephemeral=True)
+            return
+        await interaction.response.send_message(confirmation, ephemeral=True)
+        self.bot.usage.record(interaction.guild_id, "settings_change", setting)
+
+    def _update(self, interaction: discord.Interaction, **changes):
+        return lambda: self.bot.cache.update_guild(interaction.guild_id, **changes)
+
+    @staticmethod
+    def _same_guild(interaction: discord.Interaction, obj) -> bool:
+        guild_id = getattr(obj, "guild_id", None) or getattr(getattr(obj, "guild", None), "id",
+                                                             None)
+        return guild_id == interaction.guild_id
+
+    async def _refuse_foreign(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_message(
+            "That channel or role is not in this server.", ephemeral=True)
+
+    # --- commands --------------------------------------------------------------------
+
+    @app_commands.command(name="show", description="Show this server's settings")
+    async def show(self, interaction: discord.Interaction) -> None:
+        s = self.bot.cache.guild(interaction.guild_id)
+        hotlines = self.bot.content.hotlines
+        region = (f"{hotlines.resolve(s.region).name} ({s.region})" if s.region
+                  else "not set (using the server's language setting, else international)")
+
+        def mentions(ids, fmt):
+            return ", ".join(fmt.format(i) for i in sorted(ids)) or "none"
+
+        embed = discord.Embed(title="Settings for this server", colour=discord.Colour.teal())
+        rows = [
+            ("Region", region),
+            ("Automatic crisis replies", "on" if s.crisis_replies else "off"),
+            ("Reply mode", MODE_TEXT[s.reply_mode]),
+            ("Alert channel", f"<#{s.alert_channel_id}>" if s.alert_channel_id else "none"),
+            ("Alert role", f"<@&{s.alert_role_id}>" if s.alert_role_id else "none"),
+            ("Cooldown per member", f"{s.cooldown_minutes} minutes"),
+            ("Ignored channels", mentions(s.ignored_channels, "<#{}>")),
+            ("Bypass roles", mentions(s.bypass_roles, "<@&{}>")),
+        ]
+        for name, value in rows:
+            embed.add_field(name=name, value=value[:1024], inline=False)
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+        self.bot.usage.record(interaction.guild_id, "settings_show")
+
+    @app_commands.command(name="region", description="Country whose crisis lines I show here")
+    @app_commands.describe(country="Country name or code; leave empty to use the server's "
+                                   "language setting")
+    async def region(self, interaction: discord.Interaction, country: str | None = None) -> None:
+        code = None
+        if country:
+            found = self.bot.content.hotlines.get(country[:60])
+            if found is None:
+                codes = ", ".join(self.bot.content.hotlines.codes())
+                await interaction.response.send_message(
+                    f"I don't know that country. Pick one from the list as you type; "
+                    f"allowed codes: {codes}.", ephemeral=True)
+                return
+            code = found.code
+        name = self.bot.content.hotlines.resolve(code).name if code else None
+        await self._save(interaction, "region", self._update(interaction, region=code),
+                         f"Region set to {name} ({code})." if code else
+                         "Region cleared: I'll use the server's language setting, "
+                         "else international lines.")
+
+    @region.autocomplete("country")
+    async def region_autocomplete(self, interaction: discord.Interaction, current: str):
+        return await country_choices(self.bot, current)
+
+    @app_commands.command(name="crisis-replies", description="Turn automatic crisis replies "
+                                                             "on or off in this server")
+    async def crisis_replies(self, interaction: discord.Interaction, enabled: bool) -> None:
+        await self._save(interaction, "crisis_replies",
+                         self._update(interaction, crisis_replies=enabled),
+                         "Automatic crisis replies are now " + ("on." if enabled else
+                         "off. `/hotline` still works for everyone."))
+
+    @app_commands.command(name="reply-mode", description="Where crisis replies go")
+    async def reply_mode(self, interaction: discord.Interaction,
+                         mode: Literal["channel", "dm", "both"]) -> None:
+        await self._save(interaction, "reply_mode", self._update(interaction, reply_mode=mode),
+                         f"Crisis replies now go {MODE_TEXT[mode]}.")
+
+    @app_commands.command(name="alert-channel", description="Channel where moderators get "
+                                                            "crisis alerts (empty: none)")
+    async def alert_channel(self, interaction: discord.Interaction,
+                            channel: discord.TextChannel | None = None) -> None:
+        if channel is None:
+            await self._save(interaction, "alert_channel",
+                             self._update(interaction, alert_channel_id=None),
+                             "Alert channel cleared: moderators won't get crisis alerts.")
+            return
+        if not self._same_guild(interaction, channel):
+            await self._refuse_foreign(interaction)
+            return
+        warning = ""
+        real = interaction.guild.get_channel(channel.id) if interaction.guild else None
+        me = interaction.guild.me if interaction.guild else None
+        if real is not None and me is not None:
+            perms = real.permissions_for(me)
+            if not (perms.view_channel and perms.send_messages and perms.embed_links):
+                warning = (" Warning: I can't post there yet. Give me View Channel, Send "
+                           "Messages and Embed Links in that channel.")
+        await self._save(interaction, "alert_channel",
+                         self._update(interaction, alert_channel_id=channel.id),
+                         f"Crisis alerts will go to {channel.mention}. They name the channel "
+                         f"and member and link the message, never its text.{warning}")
+
+    @app_commands.command(name="alert-role", description="Role to mention in crisis alerts "
+                                                         "(empty: none)")
+    async def alert_role(self, interaction: discord.Interaction,
+                         role: discord.Role | None = None) -> None:
+        if role is not None and not self._same_guild(interaction, role):
+            await self._refuse_foreign(interaction)
+            return
+        await self._save(interaction, "alert_role",
+                         self._update(interaction, alert_role_id=role.id if role else None),
+                         f"Crisis alerts will mention {role.mention}." if role else
+                         "Alert role cleared.")
+
+    @app_commands.command(name="cooldown", description="Minutes between automatic replies "
+                                                       "to the same member")
+    async def cooldown(self, interaction: discord.Interaction,
+                       minutes: app_commands.Range[int, 1, 1440]) -> None:
+        await self._save(interaction, "cooldown",
+                         self._update(interaction, cooldown_minutes=minutes),
+                         f"Each member gets at most one automatic reply every {minutes} "
+                         f"minutes (one more if things become urgent).")
+
+    async def _toggle(self, interaction, channel, setting, add: bool, text: str) -> None:
+        if not self._same_guild(interaction, channel):
+            await self._refuse_foreign(interaction)
+            return
+        await self._save(interaction, setting, lambda: self.bot.cache.change_set(
+            interaction.guild_id, setting, channel.id, add=add), text)
+
+    @app_commands.command(name="ignore-channel", description="Don't scan messages in a channel")
+    async def ignore_channel(self, interaction: discord.Interaction,
+                             channel: discord.abc.GuildChannel) -> None:
+        await self._toggle(interaction, channel, "ignored_channels", True,
+                                f"I won't scan messages in {channel.mention} (or its threads).")
+
+    @app_commands.command(name="unignore-channel", description="Scan a channel again")
+    async def unignore_channel(self, interaction: discord.Interaction,
+                               channel: discord.abc.GuildChannel) -> None:
+        await self._toggle(interaction, channel, "ignored_channels", False,
+                                f"I'll scan messages in {channel.mention} again.")
+
+    @app_commands.command(name="bypass-role", description="Members with this role are not "
+                                                          "scanned (e.g. peer supporters)")
+    async def bypass_role(self, interaction: discord.Interaction, role: discord.Role) -> None:
+        await self._toggle(interaction, role, "bypass_roles", True,
+                                f"Members with {role.mention} won't be scanned.")
+
+    @app_commands.command(name="unbypass-role", description="Scan members with this role again")
+    async def unbypass_role(self, interaction: discord.Interaction, role: discord.Role) -> None:
+        await self._toggle(interaction, role, "bypass_roles", False,
+                                f"Members with {role.mention} will be scanned again.")
+
+
+class Settings(commands.Cog):
+    def __init__(self, bot):
+        self.bot = bot
+        bot.tree.add_command(SettingsGroup(bot))
+
+    async def cog_unload(self) -> None:
+        self.bot.tree.remove_command("settings")
+
+
+async def setup(bot) -> None:
+    await bot.add_cog(Settings(bot))

@@ -1,0 +1,68 @@
+"""`/stats`: this server's aggregated usage, for moderators."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.stats import shown, summarize
+
+log = logging.getLogger(__name__)
+
+
+def _lines(counter, crisis: bool, limit: int = 10) -> str:
+    return "\n".join(f"{key}: {shown(n, crisis)}" for key, n in counter.most_common(limit)) \
+        or "none"
+
+
+class Stats(commands.Cog):
+    def __init__(self, bot):
+        self.bot = bot
+
+    @app_commands.command(name="stats", description="How the bot was used in this server")
+    @app_commands.describe(days="How many days back (1-365, default 30)")
+    @app_commands.guild_only()
+    @app_commands.default_permissions(manage_guild=True)
+    async def stats(self, interaction: discord.Interaction,
+                    days: app_commands.Range[int, 1, 365] = 30) -> None:
+        if not interaction.permissions.manage_guild:
+            await interaction.response.send_message(
+                "Only members with the Manage Server permission can see statistics.",
+                ephemeral=True)
+            return
+        today = dt.datetime.now(dt.UTC).date()
+        try:
+            # Flush first so the moderator sees what happened a moment ago.
+            await self.bot.usage.flush()
+            rows = await self.bot.store.usage_summary(interaction.guild_id,
+                                                      today - dt.timedelta(days=days - 1))
+        except Exception as exc:
+            log.error("reading statistics failed: %s", type(exc).__name__)
+            await interaction.response.send_message(
+                "I couldn't read the statistics just now. Please try again later.",
+                ephemeral=True)
+            return
+        report = summarize(rows, days, today)
+        embed = discord.Embed(title=f"Usage in the last {days} day(s)",
+                              colour=discord.Colour.teal(),
+                              description=f"Daily activity: `{report.sparkline()}`")
+        embed.add_field(name="Topic lookups", value=_lines(report.topics, False), inline=False)
+        embed.add_field(name="Crisis replies (category/severity)",
+                        value=_lines(report.crisis, True), inline=False)
+        embed.add_field(name="Moderator alerts", value=shown(report.alerts, True), inline=True)
+        embed.add_field(name="Fallbacks (DM, capped, alert)",
+                        value=_lines(report.fallbacks, True), inline=True)
+        embed.add_field(name="Crisis-line lookups by country",
+                        value=_lines(report.hotlines, False), inline=False)
+        embed.set_footer(text="Counts per UTC day; no messages or member ids are stored. "
+                              "Crisis counts from 1 to 4 show as 'fewer than 5'.")
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+        self.bot.usage.record(interaction.guild_id, "stats")
+
+
+async def setup(bot) -> None:
+    await bot.add_cog(Stats(bot))

@@ -1,0 +1,78 @@
+"""`/topic` and `/topics`: vetted, sourced summaries from content/topics/."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.content.topics import clean_query
+from bot.ui import TEAL, to_embed
+
+NAME_MAX = 100
+
+
+class Topics(commands.Cog):
+    """Serves topic summaries. Answers are private unless the member asks to share."""
+
+    def __init__(self, bot):
+        self.bot = bot
+
+    @property
+    def library(self):
+        return self.bot.content.topics
+
+    @app_commands.command(name="topic", description="A short, sourced summary of a topic")
+    @app_commands.describe(
+        name="Topic, e.g. ptsd, naloxone, methadone, kratom",
+        share="Post it in the channel for everyone (default: only you see it)",
+    )
+    async def topic(self, interaction: discord.Interaction, name: str,
+                    share: bool = False) -> None:
+        guild_id = interaction.guild_id
+        if len(name) > NAME_MAX or not clean_query(name):
+            await interaction.response.send_message(
+                "Please give a short topic name, like `ptsd` or `naloxone`. "
+                "`/topics` lists them all.", ephemeral=True)
+            self.bot.usage.record(guild_id, "topic", "", "bad_input")
+            return
+        topic = self.library.get(name)
+        if topic is None:
+            matches = self.library.search(name, limit=25)
+            # A close autocomplete pick arrives as an id; a typed name that is clearly
+            # one topic ("ptds") is served rather than bounced.
+            if matches and matches[0].score >= 85 and (
+                    len(matches) == 1 or matches[0].score - matches[1].score >= 10):
+                topic = matches[0].topic
+        if topic is None:
+            # Never echo what was typed: it may be sensitive, and replies reach logs.
+            suggestions = [m.topic for m in self.library.search(name, limit=3, cutoff=40)]
+            lines = "\n".join(f"• `{t.id}`: {t.title}" for t in suggestions)
+            text = "I don't have a topic by that name."
+            text += f" Did you mean:\n{lines}" if lines else " `/topics` lists them all."
+            await interaction.response.send_message(text, ephemeral=True)
+            self.bot.usage.record(guild_id, "topic", "", "not_found")
+            return
+        await interaction.response.send_message(embed=to_embed(topic.embed()),
+                                                ephemeral=not share)
+        self.bot.usage.record(guild_id, "topic", topic.id, "shared" if share else "ok")
+
+    @topic.autocomplete("name")
+    async def topic_autocomplete(self, interaction: discord.Interaction,
+                                 current: str) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=m.topic.title[:100], value=m.topic.id)
+                for m in self.library.search(current[:NAME_MAX], limit=25)]
+
+    @app_commands.command(name="topics", description="List the topics I can summarise")
+    async def topics(self, interaction: discord.Interaction) -> None:
+        lines = [f"**{t.title}** (`{t.id}`): {t.description}" for t in self.library.topics]
+        embed = discord.Embed(title="Topics", description="\n".join(lines)[:4096],
+                              colour=TEAL)
+        embed.set_footer(text="Use /topic name:<topic>. Answers are only visible to you "
+                              "unless you choose share.")
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+        self.bot.usage.record(interaction.guild_id, "topics")
+
+
+async def setup(bot) -> None:
+    await bot.add_cog(Topics(bot))

@@ -1,0 +1,43 @@
+"""Everything under CONTENT_DIR, loaded and validated in one place for `check` and `run`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.content.hotlines import HotlineDirectory, load_hotlines
+from bot.content.topics import TopicLibrary, load_topics
+from bot.crisis import Detector, check_rules, load_rules
+from bot.problems import Problem
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    """The vetted content the bot serves: topics, crisis lines and crisis-language rules."""
+
+    topics: TopicLibrary
+    hotlines: HotlineDirectory
+    detector: Detector
+
+
+def load_content(content_dir: Path) -> tuple[Content | None, list[Problem]]:
+    """Load and validate all content; Content is None when any problem is an error.
+
+    Every rule example is run here too, so a rule that no longer does what its
+    examples say stops the bot at start-up, not in a room where someone needs help.
+    """
+    content_dir = Path(content_dir)
+    if not content_dir.is_dir():
+        return None, [Problem(f"setting CONTENT_DIR ({content_dir})", "is not a directory",
+                              "point CONTENT_DIR at a folder holding topics/, crisis/ and "
+                              "hotlines.yaml, or unset it to use the bundled content")]
+    topics, problems = load_topics(content_dir / "topics")
+    hotlines, hotline_problems = load_hotlines(content_dir / "hotlines.yaml")
+    problems += hotline_problems
+    rules, rule_problems = load_rules(content_dir / "crisis")
+    problems += rule_problems
+    if not rule_problems:
+        problems += check_rules(content_dir / "crisis")
+    if any(p.severity == "error" for p in problems):
+        return None, problems
+    return Content(topics=topics, hotlines=hotlines, detector=Detector(rules)), problems

@@ -1,0 +1,47 @@
+"""Logging set-up that keeps message text out of every log line.
+
+discord.py logs whole gateway payloads (message text included) and REST request
+bodies at DEBUG level. The filter below replaces any mapping or JSON-looking argument
+of a discord.* record with its event type, so even DEBUG logs carry no member text.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+_REDACTED = "<payload redacted>"
+
+
+class PayloadRedactor(logging.Filter):
+    """Strips payload arguments from discord.py records; our own code never logs text."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith("discord"):
+            return True
+        if record.args:
+            args = record.args if isinstance(record.args, tuple) else (record.args,)
+            record.args = tuple(_redact(a) for a in args)
+        return True
+
+
+def _redact(arg: object) -> object:
+    if isinstance(arg, dict):
+        event = arg.get("t") if isinstance(arg.get("t"), str) else None
+        return f"<payload op={arg.get('op')} t={event} redacted>" if "op" in arg else _REDACTED
+    if isinstance(arg, (list, bytes, bytearray)):
+        return _REDACTED
+    if isinstance(arg, str) and (arg.lstrip().startswith(("{", "[")) or len(arg) > 200):
+        return _REDACTED
+    return arg
+
+
+def setup_logging(level: str, stream=None) -> logging.Handler:
+    """Log to stderr (or `stream`) at `level`, with payload redaction on the handler."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(PayloadRedactor())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    return handler
