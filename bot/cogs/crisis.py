@@ -17,7 +17,7 @@ from discord.ext import commands
 
 from bot.cogs.hotline import OtherCountryView, resolve_country
 from bot.crisis.gate import SEVERITY_RANK, ReplyGate
-from bot.replies import crisis_reply, moderator_alert
+from bot.replies import burst_alert, crisis_reply, moderator_alert
 from bot.ui import CRISIS, to_embed
 
 log = logging.getLogger(__name__)
@@ -110,16 +110,18 @@ class Crisis(commands.Cog):
         if guild is None:
             outcome = "ok" if await self._reply(message, embed, view) else "failed"
         else:
-            outcome = await self._deliver_in_guild(message, embed, view, settings, alert_channel)
+            outcome = await self._deliver_in_guild(message, detection, embed, view, settings,
+                                                   alert_channel)
         if outcome in ("failed", "alert_fallback"):
             log.warning("crisis reply could not reach the member (%s)", outcome)
         self.bot.usage.record(guild_id, "crisis_reply", key, outcome)
         self.bot.usage.record(guild_id, "crisis_country", country.code)
-        if alerting:
+        if alerting and outcome != "alert_fallback":  # that path already alerted
             sent = await self._alert(alert_channel, settings, message, detection)
             self.bot.usage.record(guild_id, "crisis_alert", key, "ok" if sent else "failed")
 
-    async def _deliver_in_guild(self, message, embed, view, settings, alert_channel) -> str:
+    async def _deliver_in_guild(self, message, detection, embed, view, settings,
+                                alert_channel) -> str:
         mode = settings.reply_mode
         if mode == "dm":
             if await self._dm(message.author, embed, view):
@@ -127,36 +129,36 @@ class Crisis(commands.Cog):
             if self.gate.channel_allows(message.channel.id) and await self._reply(message, embed,
                                                                                  view):
                 return "channel_fallback"
-            return await self._last_resort(message, settings, alert_channel)
+            return await self._last_resort(message, detection, settings, alert_channel)
         public = self.gate.channel_allows(message.channel.id)
         if not public:
-            if self.gate.burst_alert_due(message.channel.id) and alert_channel is not None:
-                await self._send_alert(alert_channel, settings, moderator_alert(
-                    "burst", "urgent", "several", channel_mention=message.channel.mention,
-                    member_mention="several members", jump_url=message.jump_url))
+            if alert_channel is not None and self.gate.burst_alert_due(message.channel.id):
+                await self._send_alert(alert_channel, settings, burst_alert(
+                    channel_mention=message.channel.mention, limit=self.gate.channel_limit,
+                    window_seconds=int(self.gate.channel_window)))
             if await self._dm(message.author, embed, view):
                 return "channel_capped"
-            return await self._last_resort(message, settings, alert_channel)
+            return await self._last_resort(message, detection, settings, alert_channel)
         replied = await self._reply(message, embed, view)
         if mode == "both":
             dmed = await self._dm(message.author, embed, view)
             if replied or dmed:
                 return "ok" if replied else "dm_fallback"
-            return await self._last_resort(message, settings, alert_channel)
+            return await self._last_resort(message, detection, settings, alert_channel)
         if replied:
             return "ok"
         if await self._dm(message.author, embed, view):
             return "dm_fallback"
-        return await self._last_resort(message, settings, alert_channel)
+        return await self._last_resort(message, detection, settings, alert_channel)
 
-    async def _last_resort(self, message, settings, alert_channel) -> str:
+    async def _last_resort(self, message, detection, settings, alert_channel) -> str:
         """Neither the channel nor DMs worked: tell the moderators someone needs a person."""
         if alert_channel is None:
             return "failed"
-        spec = moderator_alert("undelivered", "urgent", "self",
+        spec = moderator_alert(detection.category, detection.severity, detection.subject,
                                channel_mention=message.channel.mention,
                                member_mention=message.author.mention,
-                               jump_url=message.jump_url)
+                               jump_url=message.jump_url, replied=False)
         return "alert_fallback" if await self._send_alert(alert_channel, settings, spec) \
             else "failed"
 

@@ -1,0 +1,224 @@
+"""Crisis replies, /hotline answers and moderator alerts as Discord-free `EmbedSpec`s.
+
+Wording follows safe-messaging guidance: warm, short and non-judgemental; no talk of
+methods; hope and a hand-off to real people (crisis lines, the emergency number, someone
+nearby). The bot never diagnoses and never promises confidentiality. Overdose replies put
+the emergency number first, then naloxone, breathing, the recovery position and staying
+with the person (CDC "Preventing an Opioid Overdose"; SAMHSA overdose toolkit).
+
+Moderator alerts never take or show the member's message text.
+"""
+
+from __future__ import annotations
+
+from bot.content.embeds import EmbedSpec
+from bot.content.hotlines import Country, Line
+
+CATEGORIES = ("suicide", "self_harm", "overdose")
+SEVERITIES = ("concern", "urgent")
+SUBJECTS = ("self", "other", "unknown")
+MAX_REPLY_LINES = 4
+
+BOT_NOTICE = ("I'm an automated bot, not a person or a clinician. "
+              "This is general information, not medical advice.")
+MODS_NOTICE = "This server's moderators have been told, so a person can check in with you."
+
+_CATEGORY_LABEL = {"suicide": "suicide", "self_harm": "self-harm", "overdose": "overdose"}
+
+
+def normalise_category(category: str) -> str:
+    """'self-harm', 'Self Harm' -> 'self_harm'; raises ValueError for unknown categories."""
+    key = category.strip().casefold().replace("-", "_").replace(" ", "_")
+    key = {"selfharm": "self_harm", "od": "overdose"}.get(key, key)
+    if key not in CATEGORIES:
+        raise ValueError(f"unknown crisis category {category!r}; expected one of {CATEGORIES}")
+    return key
+
+
+def _severity(severity: str) -> str:
+    # Anything unrecognised is treated as urgent: the emergency number first costs little.
+    key = severity.strip().casefold()
+    return key if key in SEVERITIES else "urgent"
+
+
+def _subject(subject: str, category: str) -> str:
+    key = subject.strip().casefold()
+    if key in ("self", "other"):
+        return key
+    # Overdose posts are usually from a bystander, and the bystander steps are the safe
+    # default; for suicide and self-harm a first-person reply is the safer default.
+    return "other" if category == "overdose" else "self"
+
+
+def emergency_words(country: Country) -> tuple[str, str]:
+    """('911', '') or ('your local emergency number', ' (112 works in many countries ...)')."""
+    if country.is_fallback:
+        return ("your local emergency number",
+                f" ({' or '.join(country.emergency)} works in many countries, "
+                "including every EU country)")
+    return " or ".join(country.emergency[:2]), ""
+
+
+def pick_lines(country: Country, category: str, limit: int = MAX_REPLY_LINES) -> list[Line]:
+    """The most relevant lines for a reply: substance-use lines first for overdose,
+    general lines first for suicide and self-harm; file order breaks ties."""
+    category = normalise_category(category)
+
+    def rank(line: Line) -> int:
+        if category == "overdose":
+            return 0 if line.drug_related else (1 if line.general else 2)
+        if line.general:
+            return 0
+        return 2 if line.drug_related else 1
+
+    ordered = sorted(enumerate(country.lines), key=lambda il: (rank(il[1]), il[0]))
+    return [line for _, line in ordered[:limit]]
+
+
+def _line_field(line: Line) -> tuple[str, str]:
+    return line.name, f"{line.contact()}\n{line.hours}"
+
+
+def crisis_reply(category: str, severity: str, subject: str, country: Country, *,
+                 moderators_notified: bool) -> EmbedSpec:
+    """The reply to a message that may be about suicide, self-harm or an overdose.
+
+    `subject` is 'self' (the writer) or 'other' (someone they are worried about);
+    'unknown' means bystander wording for overdose and first-person otherwise.
+    """
+    category = normalise_category(category)
+    severity = _severity(severity)
+    subject = _subject(subject, category)
+    em, hint = emergency_words(country)
+    if category == "overdose":
+        title, description = _overdose_text(subject, em, hint)
+    elif subject == "other":
+        title, description = _other_text(category, severity, em, hint)
+    else:
+        title, description = _self_text(category, severity, em, hint)
+    if country.is_fallback:
+        description += ("\n\nTell me your country with `/hotline` and I'll show the lines "
+                        "there.")
+    fields = [_line_field(line) for line in pick_lines(country, category)]
+    footer = BOT_NOTICE + (f" {MODS_NOTICE}" if moderators_notified else "")
+    return EmbedSpec(title=title, description=description, fields=fields, footer=footer)
+
+
+
+def _self_text(category: str, severity: str, em: str, hint: str) -> tuple[str, str]:
+    feeling = ("thoughts of hurting yourself" if category == "self_harm"
+               else "thoughts of ending your life")
+    reach = ("The people at these lines are there to listen, without judgement. "
+             "It's free, and you can reach them any time.")
+    if severity == "urgent":
+        return ("Please reach out for help right now", (
+            f"**If you might act on these thoughts or are in danger, call {em} now{hint}.** "
+            "If you can, tell someone near you what's going on, so you are not alone.\n\n"
+            f"You matter, and you don't have to face this by yourself. {reach}"))
+    return ("You don't have to go through this alone", (
+        "It sounds like you're going through something really painful, and I'm glad you "
+        f"said something. If you're having {feeling}, talking with someone can help, and "
+        f"things can get better with support. {reach}\n\n"
+        f"If you are in danger right now, call {em}{hint}."))
+
+
+def _other_text(category: str, severity: str, em: str, hint: str) -> tuple[str, str]:
+    danger = f"• If they are in immediate danger, call {em} now{hint}."
+    steps = [
+        "• Stay with them if it's safe for you, or make sure someone else is with them.",
+        "• Ask them directly if they're thinking about suicide. Asking does not put the idea "
+        "in their head, and it can be a relief to be asked.",
+        "• Listen without judging, and help them contact one of the lines below. You can "
+        "call together, and the lines also support people who are worried about someone.",
+    ]
+    if category == "self_harm":
+        steps[1] = ("• Ask them directly if they're hurting themselves or thinking about "
+                    "suicide. Asking does not put the idea in their head.")
+    # Urgent puts the emergency step first; concern leads with staying close and asking.
+    body = [danger, *steps] if severity == "urgent" else [*steps, danger]
+    return ("How you can help them", (
+        "It's good that you're looking out for them. Some things that help:\n"
+        + "\n".join(body)
+        + "\n\nLook after yourself too: you don't have to handle this alone."))
+
+
+def _overdose_text(subject: str, em: str, hint: str) -> tuple[str, str]:
+    if subject == "self":
+        return ("Please get help now", (
+            f"**Call {em} now{hint}** if you think you've taken too much, and tell someone "
+            "near you so you're not alone.\n"
+            "• If someone near you has naloxone (Narcan), ask them to give it to you.\n"
+            "• If you feel very drowsy, lie down on your side.\n\n"
+            "You deserve help, not judgement. The lines below can support you afterwards."))
+    return ("This may be an overdose: get help now", (
+        f"**Call {em} now{hint}.** If you aren't sure, treat it as an overdose.\n"
+        "1. Give naloxone (Narcan) if you have it. It won't hurt someone who hasn't taken "
+        "opioids.\n"
+        "2. Keep them breathing: try to keep them awake and check their breathing.\n"
+        "3. Lay them on their side (the recovery position) so they don't choke.\n"
+        "4. Stay with them until help arrives.\n\n"
+        "The lines below can help with what comes next."))
+
+
+def hotline_embed(country: Country) -> EmbedSpec:
+    """Every line for a country with how to reach it and its hours, plus the emergency number."""
+    em, hint = emergency_words(country)
+    description = f"**In an emergency, call {em}{hint}.**"
+    if country.emergency_note and not country.is_fallback:
+        description += f"\n{country.emergency_note}"
+    fields = []
+    for line in country.lines:
+        name, value = _line_field(line)
+        value += f"\nLanguages: {', '.join(line.languages)}"
+        if line.drug_related and not line.general:
+            value += "\nFor drug and alcohol use"
+        fields.append((name, value))
+    checked = min([country.verified_on, *(line.verified_on for line in country.lines)])
+    footer = (f"Numbers last checked {checked.isoformat()}; services change, so if a line "
+              f"doesn't work, call {em}. {BOT_NOTICE}")
+    title = ("Crisis lines worldwide" if country.is_fallback
+             else f"Crisis lines: {country.name}")
+    return EmbedSpec(title=title, description=description, fields=fields, footer=footer)
+
+
+
+def moderator_alert(category: str, severity: str, subject: str, *, channel_mention: str,
+                    member_mention: str, jump_url: str, replied: bool = True) -> EmbedSpec:
+    """An alert for the moderators' channel: who, where and a jump link, never the text.
+
+    `replied=False` says the bot could not reach the member at all (channel and DM both
+    refused), so a person is the only way help arrives.
+    """
+    category = normalise_category(category)
+    severity = _severity(severity)
+    about = {"self": "themselves", "other": "someone else"}.get(
+        subject.strip().casefold(), "unclear who")
+    title = (f"{'Urgent' if severity == 'urgent' else 'Possible'} "
+             f"{_CATEGORY_LABEL[category]} concern")
+    description = (
+        f"A message by {member_mention} in {channel_mention} may be about "
+        f"{_CATEGORY_LABEL[category]}. "
+        + ("The bot has replied with crisis lines.\n" if replied else
+           "**The bot could not reach them** (it may not post in that channel and their "
+           "DMs are closed), so they have not seen any crisis lines.\n")
+        +
+        f"[Jump to the message]({jump_url})\n\n"
+        "Please have a person check in kindly. Detection is automatic and can be wrong.")
+    if severity == "urgent":
+        description += (" If someone may be in immediate danger, reach out now and "
+                        "encourage them to call their local emergency number.")
+    fields = [("Category", _CATEGORY_LABEL[category]), ("Severity", severity),
+              ("About", about)]
+    footer = ("The message text is not copied here. Please don't repost or quote it "
+              "outside this channel.")
+    return EmbedSpec(title=title, description=description, fields=fields, footer=footer)
+
+def burst_alert(*, channel_mention: str, limit: int, window_seconds: int) -> EmbedSpec:
+    """One alert when a channel hits the public crisis-reply cap (e.g. during a raid)."""
+    return EmbedSpec(
+        title="Many crisis replies in one channel",
+        description=(f"More than {limit} crisis replies were due in {channel_mention} within "
+                     f"{window_seconds} seconds. To avoid flooding the channel, further "
+                     "replies go to members by DM for now; nobody is skipped. This can be a "
+                     "raid, or a hard moment for several people: please take a look."),
+        footer="No message text is copied here.")
