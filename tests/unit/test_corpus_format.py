@@ -1,0 +1,217 @@
+"""Shape and balance of the labelled crisis corpus (tests/data/crisis_corpus.jsonl).
+
+Failure messages name line numbers and fields only: the message text is never printed, and
+no assert compares an expression that holds rows (pytest would echo it).
+"""
+
+import json
+from collections import Counter
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "crisis_corpus.jsonl"
+
+FIELDS = {"text", "crisis", "category", "severity", "subject", "family"}
+CATEGORIES = {"suicide", "self_harm", "overdose"}
+SEVERITIES = {"urgent", "concern"}
+SUBJECTS = {"self", "other"}
+
+# Positive family -> (category, severity, subject) it must carry; None means "any allowed value".
+POSITIVE_FAMILIES = {
+    "suicide_urgent_self": ("suicide", "urgent", "self"),
+    "suicide_concern_self": ("suicide", "concern", "self"),
+    "suicide_other": ("suicide", None, "other"),
+    "self_harm_urgent": ("self_harm", "urgent", "self"),
+    "self_harm_concern": ("self_harm", "concern", "self"),
+    "self_harm_other": ("self_harm", None, "other"),
+    "overdose_self": ("overdose", None, "self"),
+    "overdose_bystander": ("overdose", "urgent", "other"),
+    "obfuscated_suicide": ("suicide", None, None),
+    "obfuscated_self_harm": ("self_harm", None, None),
+    "obfuscated_overdose": ("overdose", None, None),
+}
+
+# Non-crisis family -> minimum number of rows.
+NEGATIVE_FAMILIES = {
+    "figurative": 20,
+    "negation": 20,
+    "past_recovery": 20,
+    "news_third_party": 20,
+    "question_topic": 20,
+    "lyrics_quote": 20,
+    "harassment_kys": 10,
+    "substring_trap": 20,
+    "everyday_recovery_chat": 40,
+    "gaming_sports_food": 20,
+}
+
+# (category, severity, subject) pattern -> minimum count among crisis rows; None is a wildcard.
+LABEL_MINIMUMS = [
+    (("suicide", "urgent", "self"), 40),
+    (("suicide", "concern", "self"), 40),
+    (("suicide", None, "other"), 15),
+    (("suicide", "urgent", "other"), 5),
+    (("suicide", "concern", "other"), 5),
+    (("self_harm", "urgent", None), 15),
+    (("self_harm", "concern", None), 20),
+    (("self_harm", None, "other"), 5),
+    (("overdose", "urgent", "self"), 20),
+    (("overdose", "urgent", "other"), 20),
+]
+
+
+@cache
+def _load() -> tuple[tuple[tuple[int, dict], ...], tuple[str, ...]]:
+    """Parse the corpus into (line number, row) pairs plus problems that name lines only."""
+    rows: list[tuple[int, dict]] = []
+    problems: list[str] = []
+    try:
+        content = CORPUS.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return (), (f"{CORPUS.name}: not valid UTF-8 at byte {exc.start}",)
+    if content and not content.endswith("\n"):
+        problems.append(f"{CORPUS.name}: last line has no newline")
+    for number, line in enumerate(content.split("\n")[:-1], start=1):
+        if not line.strip():
+            problems.append(f"line {number}: blank line")
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            problems.append(f"line {number}: invalid JSON at column {exc.colno}")
+            continue
+        if not isinstance(row, dict):
+            problems.append(f"line {number}: not a JSON object")
+            continue
+        rows.append((number, row))
+    return tuple(rows), tuple(problems)
+
+
+def _rows() -> list[tuple[int, dict]]:
+    return list(_load()[0])
+
+
+def _matches(row: dict, pattern: tuple[str | None, str | None, str | None]) -> bool:
+    labels = (row.get("category"), row.get("severity"), row.get("subject"))
+    return all(want is None or want == got for want, got in zip(pattern, labels, strict=True))
+
+
+def test_every_line_parses_as_a_json_object():
+    """The file is UTF-8, newline-terminated JSONL with no blank or malformed lines."""
+    problems = list(_load()[1])
+    assert problems == []
+
+
+def test_every_row_has_exactly_the_six_fields_with_the_right_types():
+    """Each row has text (non-empty str), crisis (bool), family (str) and the three labels."""
+    problems = []
+    for number, row in _rows():
+        keys = set(row)
+        if keys != FIELDS:
+            problems.append(f"line {number}: fields {sorted(keys ^ FIELDS)} missing or extra")
+            continue
+        if not isinstance(row["text"], str) or not row["text"].strip():
+            problems.append(f"line {number}: text must be a non-empty string")
+        if not isinstance(row["crisis"], bool):
+            problems.append(f"line {number}: crisis must be true or false")
+        if not isinstance(row["family"], str) or not row["family"]:
+            problems.append(f"line {number}: family must be a non-empty string")
+    assert problems == []
+
+
+def test_labels_are_consistent_with_the_crisis_flag():
+    """crisis false has null labels; crisis true has all three labels from the allowed values."""
+    problems = []
+    for number, row in _rows():
+        labels = {k: row.get(k) for k in ("category", "severity", "subject")}
+        if row.get("crisis") is False:
+            set_fields = [k for k, v in labels.items() if v is not None]
+            if set_fields:
+                problems.append(f"line {number}: crisis false but {set_fields} not null")
+        elif row.get("crisis") is True:
+            if labels["category"] not in CATEGORIES:
+                problems.append(f"line {number}: category not one of {sorted(CATEGORIES)}")
+            if labels["severity"] not in SEVERITIES:
+                problems.append(f"line {number}: severity not one of {sorted(SEVERITIES)}")
+            if labels["subject"] not in SUBJECTS:
+                problems.append(f"line {number}: subject not one of {sorted(SUBJECTS)}")
+    assert problems == []
+
+
+def test_every_family_is_known_and_agrees_with_the_labels():
+    """Positive families carry their labels; false-positive families are never crisis."""
+    problems = []
+    for number, row in _rows():
+        family = row.get("family")
+        if family in POSITIVE_FAMILIES:
+            if row.get("crisis") is not True or not _matches(row, POSITIVE_FAMILIES[family]):
+                problems.append(f"line {number}: labels disagree with family {family!r}")
+        elif family in NEGATIVE_FAMILIES:
+            if row.get("crisis") is not False:
+                problems.append(f"line {number}: family {family!r} must be crisis false")
+        else:
+            problems.append(f"line {number}: unknown family {family!r}")
+    assert problems == []
+
+
+def test_no_duplicate_texts():
+    """No two rows have the same text, ignoring case and runs of whitespace."""
+    first_seen: dict[str, int] = {}
+    duplicates = []
+    for number, row in _rows():
+        key = " ".join(str(row.get("text", "")).casefold().split())
+        if key in first_seen:
+            duplicates.append(f"line {number} repeats line {first_seen[key]}")
+        else:
+            first_seen[key] = number
+    assert duplicates == []
+
+
+def test_overall_size_and_balance():
+    """At least 450 rows: at least 200 crisis and 250 non-crisis."""
+    flags = Counter(row.get("crisis") for _, row in _rows())
+    total, positives, negatives = sum(flags.values()), flags[True], flags[False]
+    assert total >= 450
+    assert positives >= 200
+    assert negatives >= 250
+
+
+@pytest.mark.parametrize(("pattern", "minimum"), LABEL_MINIMUMS, ids=lambda v: str(v))
+def test_minimum_count_per_label(pattern, minimum):
+    """Each (category, severity, subject) slice of the crisis rows meets its minimum."""
+    count = sum(1 for _, row in _rows() if row.get("crisis") is True and _matches(row, pattern))
+    assert count >= minimum
+
+
+@pytest.mark.parametrize(("family", "minimum"), sorted(NEGATIVE_FAMILIES.items()))
+def test_minimum_count_per_false_positive_family(family, minimum):
+    """Each false-positive family has at least its minimum number of rows."""
+    count = sum(1 for _, row in _rows() if row.get("family") == family)
+    assert count >= minimum
+
+
+def test_obfuscated_forms_are_well_represented():
+    """At least 30 crisis rows are in obfuscated_* families (leetspeak, spacing, spoilers...)."""
+    count = sum(1 for _, row in _rows() if str(row.get("family")).startswith("obfuscated_"))
+    assert count >= 30
+
+
+@pytest.mark.parametrize("crisis", [True, False])
+def test_long_posts_are_present(crisis):
+    """At least 20 crisis and 20 non-crisis posts are long vents of 60-250 words."""
+    count = sum(
+        1
+        for _, row in _rows()
+        if row.get("crisis") is crisis and 60 <= len(str(row.get("text", "")).split()) <= 250
+    )
+    assert count >= 20
+
+
+def test_most_messages_are_short():
+    """More than half of all rows are 3-30 words, as in real chat."""
+    lengths = [len(str(row.get("text", "")).split()) for _, row in _rows()]
+    short, total = sum(1 for n in lengths if 3 <= n <= 30), len(lengths)
+    assert total > 0
+    assert short * 2 > total
