@@ -106,9 +106,10 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 def clean_query(text: str, limit: int = 100) -> str:
     """Normalise what a member typed into a search box: NFKC, no controls, bounded length."""
-    text = unicodedata.normalize("NFKC", text[: limit * 4])
+    # Tabs and newlines become spaces first, so "heroin\nwithdrawal" keeps two words.
+    text = _CONTROL.sub(" ", unicodedata.normalize("NFKC", text[: limit * 4]))
     text = "".join(ch for ch in text if unicodedata.category(ch) not in {"Cf", "Cc", "Cs", "Co"})
-    return " ".join(_CONTROL.sub(" ", text).split()).casefold()[:limit]
+    return " ".join(text.split()).casefold()[:limit]
 
 
 class TopicLibrary:
@@ -133,12 +134,14 @@ class TopicLibrary:
         q = clean_query(query)
         if not q:
             return [Match(t, 0.0) for t in self.topics[:limit]]
-        best: dict[str, Match] = {}
+        ranked = []
         for t in self.topics:
-            score = max(_score(q, key) for key in t.search_keys())
+            score, key = max((_score(q, key), key) for key in t.search_keys())
             if score >= cutoff:
-                best[t.id] = Match(t, score)
-        return sorted(best.values(), key=lambda m: (-m.score, m.topic.title))[:limit]
+                # Ties go to the key closest to the whole query ("ptds" -> "ptsd", not
+                # "ptsd treatment"), then alphabetically.
+                ranked.append((-score, -fuzz.ratio(q, key), t.title, Match(t, score)))
+        return [m for *_, m in sorted(ranked, key=lambda r: r[:3])][:limit]
 
 
 def _score(query: str, key: str) -> float:
@@ -154,7 +157,8 @@ def _score(query: str, key: str) -> float:
     return score
 
 
-def load_topics(directory: Path, today: dt.date | None = None) -> tuple[TopicLibrary, list[Problem]]:
+def load_topics(directory: Path,
+                today: dt.date | None = None) -> tuple[TopicLibrary, list[Problem]]:
     """Load and validate every `*.yaml` under `directory`.
 
     Returns the library and all problems (errors and warnings). Callers that must not

@@ -25,8 +25,19 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: b
     return loader.construct_mapping(node, deep=deep)
 
 
+def _construct_timestamp(loader: _UniqueKeyLoader, node: yaml.ScalarNode):
+    # PyYAML raises a bare ValueError for an impossible date such as 2027-02-30,
+    # which would lose the file and line; re-raise it as a YAML error that has both.
+    try:
+        return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
+    except ValueError as exc:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"'{node.value}' is not a real date ({exc})", node.start_mark) from None
+
+
 _UniqueKeyLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
 
 def load_yaml(path: Path) -> tuple[Any, list[Problem]]:
