@@ -31,6 +31,13 @@ class Tree(app_commands.CommandTree):
                        error: app_commands.AppCommandError) -> None:
         if isinstance(error, app_commands.CheckFailure):
             text = str(error) or "You can't use this command here."
+        elif isinstance(error, app_commands.TransformerError):
+            # A channel, role or value Discord could not resolve here, e.g. one from
+            # another server. The value itself is not repeated.
+            log.info("command /%s got an option it could not use",
+                     interaction.command.qualified_name if interaction.command else "?")
+            text = ("I can't use that value here. Please pick it from the list Discord "
+                    "offers; channels and roles must belong to this server.")
         else:
             name = interaction.command.qualified_name if interaction.command else "?"
             original = getattr(error, "original", error)

@@ -44,4 +44,7 @@ def setup_logging(level: str, stream=None) -> logging.Handler:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # aiosqlite logs every statement with its parameters at DEBUG (pseudonyms, usage keys);
+    # nothing there helps a maintainer that our own store log lines don't say.
+    logging.getLogger("aiosqlite").setLevel(max(logging.INFO, logging.getLevelName(level)))
     return handler

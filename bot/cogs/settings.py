@@ -129,6 +129,10 @@ class SettingsGroup(app_commands.Group, name="settings",
     @app_commands.command(name="reply-mode", description="Where crisis replies go")
     async def reply_mode(self, interaction: discord.Interaction,
                          mode: Literal["channel", "dm", "both"]) -> None:
+        if mode not in MODE_TEXT:
+            await interaction.response.send_message(
+                f"Reply mode must be one of: {', '.join(MODE_TEXT)}.", ephemeral=True)
+            return
         await self._save(interaction, "reply_mode", self._update(interaction, reply_mode=mode),
                          f"Crisis replies now go {MODE_TEXT[mode]}.")
 

@@ -36,14 +36,9 @@ class Topics(commands.Cog):
                 "`/topics` lists them all.", ephemeral=True)
             self.bot.usage.record(guild_id, "topic", "", "bad_input")
             return
+        # Autocomplete picks arrive as ids; anything else typed must be an exact id, title
+        # or alias. Near misses get suggestions rather than a guess.
         topic = self.library.get(name)
-        if topic is None:
-            matches = self.library.search(name, limit=25)
-            # A close autocomplete pick arrives as an id; a typed name that is clearly
-            # one topic ("ptds") is served rather than bounced.
-            if matches and matches[0].score >= 85 and (
-                    len(matches) == 1 or matches[0].score - matches[1].score >= 10):
-                topic = matches[0].topic
         if topic is None:
             # Never echo what was typed: it may be sensitive, and replies reach logs.
             suggestions = [m.topic for m in self.library.search(name, limit=3, cutoff=40)]

@@ -1,0 +1,285 @@
+"""The store's narrow interface, its value types and the validation shared by every backend.
+
+Nothing here touches a database: a second backend (say PostgreSQL) implements `Store`
+and the cogs do not change. Values are validated here so every backend rejects the
+same things with the same messages.
+
+What is stored, and nothing more (see docs in `bot/store/__init__.py`):
+server settings, per-member preferences under a keyed pseudonym, and usage counts
+aggregated per UTC day. No user ids, message ids, message content or free text.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+import enum
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+
+class StoreError(Exception):
+    """The store cannot be opened or written; the message names the path and what to do."""
+
+
+class Unset(enum.Enum):
+    """Marker for "leave this preference as it is" (because None means "clear it")."""
+
+    UNSET = "UNSET"
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET = Unset.UNSET
+
+REPLY_MODES = ("channel", "dm", "both")
+COOLDOWN_MIN, COOLDOWN_MAX = 1, 1440
+DEFAULT_COOLDOWN = 30
+
+# ISO 3166-1 alpha-2 ("GB"), optionally with an ISO 3166-2 subdivision ("US-CA").
+_REGION_RE = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
+
+# Usage kinds and outcomes in use today. The store enforces only their *shape* (below), so a
+# new kind needs no migration; this list is the documentation of what the bot records.
+KNOWN_KINDS = frozenset({
+    "topic", "topics", "hotline", "crisis_reply", "crisis_alert",
+    "settings_change", "stats", "privacy",
+})
+KNOWN_OUTCOMES = frozenset({
+    "ok", "not_found", "forbidden", "dm_fallback", "alert_fallback", "channel_capped",
+})
+# Shapes that a known key has and typed free text almost never has: no spaces, short.
+# Callers pass only keys they know (a topic id from the catalogue, "category/severity",
+# a country code, a setting name) and pass key="" with outcome "not_found" when a member's
+# search matched nothing — the search text itself is never recorded.
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+_KEY_RE = re.compile(r"^[A-Za-z0-9_./-]{0,64}$")
+_DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+@dataclass(frozen=True, slots=True)
+class GuildSettings:
+    """One server's settings. Absent servers get these defaults."""
+
+    guild_id: int
+    region: str | None = None
+    crisis_replies: bool = True
+    reply_mode: str = "channel"
+    alert_channel_id: int | None = None
+    alert_role_id: int | None = None
+    cooldown_minutes: int = DEFAULT_COOLDOWN
+    ignored_channels: frozenset[int] = frozenset()
+    bypass_roles: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class MemberPrefs:
+    """One member's preferences, keyed by pseudonym (never by user id)."""
+
+    pseudonym: str
+    crisis_replies: bool = True
+    dm_country: str | None = None
+
+
+class UsageCount(NamedTuple):
+    """One aggregated usage count to add. guild_id None means a DM (stored as 0)."""
+
+    day: str  # YYYY-MM-DD, UTC
+    guild_id: int | None
+    kind: str
+    key: str
+    outcome: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRow:
+    """One line of a server's usage summary."""
+
+    day: dt.date
+    kind: str
+    key: str
+    outcome: str
+    count: int
+
+
+# Fields of GuildSettings that update_guild_settings() accepts.
+SETTINGS_FIELDS = ("region", "crisis_replies", "reply_mode", "alert_channel_id",
+                   "alert_role_id", "cooldown_minutes")
+
+
+def normalize_region(value: object, field: str = "region") -> str | None:
+    """An ISO 3166 code in upper case, or None; ValueError naming `field` otherwise."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        code = value.strip().upper()
+        if _REGION_RE.match(code):
+            return code
+    raise ValueError(f"{field}: must be an ISO 3166 country code such as 'GB' or 'US' "
+                     "(optionally with a subdivision, 'US-CA'), or None to clear it")
+
+
+def _snowflake(field: str, value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63:
+        return value
+    raise ValueError(f"{field}: must be a Discord id (a positive integer) or None to clear it")
+
+
+def validate_settings_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Check and normalise `update_guild_settings` arguments.
+
+    Raises ValueError naming the field and its allowed values; the offending value is not
+    echoed, because it may have been typed by a member.
+    """
+    out: dict[str, Any] = {}
+    for field, value in changes.items():
+        if field == "region":
+            out[field] = normalize_region(value)
+        elif field == "crisis_replies":
+            if not isinstance(value, bool):
+                raise ValueError("crisis_replies: must be True or False")
+            out[field] = value
+        elif field == "reply_mode":
+            if value not in REPLY_MODES:
+                raise ValueError(f"reply_mode: must be one of {', '.join(REPLY_MODES)}")
+            out[field] = value
+        elif field in ("alert_channel_id", "alert_role_id"):
+            out[field] = _snowflake(field, value)
+        elif field == "cooldown_minutes":
+            if (not isinstance(value, int) or isinstance(value, bool)
+                    or not COOLDOWN_MIN <= value <= COOLDOWN_MAX):
+                raise ValueError(f"cooldown_minutes: must be a whole number of minutes from "
+                                 f"{COOLDOWN_MIN} to {COOLDOWN_MAX}")
+            out[field] = value
+        elif field in ("ignored_channels", "bypass_roles"):
+            raise ValueError(f"{field}: change it with add_/remove_ methods, not "
+                             "update_guild_settings")
+        else:
+            raise ValueError(f"{field}: not a server setting; allowed fields are "
+                             f"{', '.join(SETTINGS_FIELDS)}")
+    return out
+
+
+def check_usage_name(field: str, value: object) -> str:
+    """A usage kind or outcome: lower-case identifier, at most 32 characters."""
+    if isinstance(value, str) and _NAME_RE.match(value):
+        return value
+    raise ValueError(f"usage {field}: must be a lower-case identifier such as 'topic' or 'ok'")
+
+
+def check_usage_key(value: object) -> str:
+    """A usage key: a known id such as a topic id, 'category/severity' or a country code.
+
+    Rejects anything with spaces or over 64 characters — the shape of free text — so a
+    caller that wrongly passes what a member typed fails loudly instead of storing it.
+    """
+    if isinstance(value, str) and _KEY_RE.match(value):
+        return value
+    raise ValueError("usage key: must be a known id (letters, digits, _ . / -, at most 64 "
+                     "characters) or '' — never text a member typed")
+
+
+def check_usage_count(row: UsageCount) -> tuple[str, int, str, str, str, int]:
+    """Validate one UsageCount and return the row as stored (DMs as guild_id 0)."""
+    day, guild_id, kind, key, outcome, count = row
+    if not (isinstance(day, str) and _DAY_RE.match(day)):
+        raise ValueError("usage day: must be a UTC date written YYYY-MM-DD")
+    gid = 0 if guild_id is None else guild_id
+    if not isinstance(gid, int) or isinstance(gid, bool) or gid < 0:
+        raise ValueError("usage guild_id: must be a server id or None for DMs")
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        raise ValueError("usage count: must be a non-negative integer")
+    return (day, gid, check_usage_name("kind", kind), check_usage_key(key),
+            check_usage_name("outcome", outcome), count)
+
+
+class Store(abc.ABC):
+    """What the bot needs from persistent storage, and nothing more.
+
+    Write methods raise StoreError when the database cannot be written (after logging the
+    failure class, never values); ValueError when an argument is invalid.
+    """
+
+    # --- server settings -------------------------------------------------------------
+    @abc.abstractmethod
+    async def all_guild_settings(self) -> dict[int, GuildSettings]:
+        """Every server with stored settings (load once at start-up into a SettingsCache)."""
+
+    @abc.abstractmethod
+    async def get_guild_settings(self, guild_id: int) -> GuildSettings:
+        """One server's settings; defaults when nothing is stored."""
+
+    @abc.abstractmethod
+    async def update_guild_settings(self, guild_id: int, **changes: Any) -> GuildSettings:
+        """Change some settings (see SETTINGS_FIELDS) and return the result."""
+
+    @abc.abstractmethod
+    async def add_ignored_channel(self, guild_id: int, channel_id: int) -> GuildSettings:
+        """Stop crisis replies in a channel."""
+
+    @abc.abstractmethod
+    async def remove_ignored_channel(self, guild_id: int, channel_id: int) -> GuildSettings:
+        """Resume crisis replies in a channel."""
+
+    @abc.abstractmethod
+    async def add_bypass_role(self, guild_id: int, role_id: int) -> GuildSettings:
+        """Members with this role get no crisis replies."""
+
+    @abc.abstractmethod
+    async def remove_bypass_role(self, guild_id: int, role_id: int) -> GuildSettings:
+        """Undo add_bypass_role."""
+
+    @abc.abstractmethod
+    async def purge_guild(self, guild_id: int) -> None:
+        """Delete a server's settings, ignored channels, bypass roles and usage counts."""
+
+    # --- member preferences ------------------------------------------------------------
+    @abc.abstractmethod
+    async def get_member_prefs(self, pseudonym: str) -> MemberPrefs:
+        """A member's preferences; defaults when nothing is stored."""
+
+    @abc.abstractmethod
+    async def set_member_prefs(self, pseudonym: str, *, crisis_replies: bool | None = None,
+                               dm_country: str | Unset | None = UNSET) -> MemberPrefs:
+        """Change a member's preferences; None/UNSET leave a field as it is
+        (dm_country=None clears the country)."""
+
+    @abc.abstractmethod
+    async def delete_member_prefs(self, pseudonym: str) -> None:
+        """Forget a member's preferences entirely."""
+
+    @abc.abstractmethod
+    async def opted_out_pseudonyms(self) -> set[str]:
+        """Pseudonyms of members who turned crisis replies off."""
+
+    @abc.abstractmethod
+    async def dm_countries(self) -> dict[str, str]:
+        """Pseudonym -> country code, for members who chose a country for DMs."""
+
+    # --- usage counts ------------------------------------------------------------------
+    @abc.abstractmethod
+    async def add_usage(self, rows: Iterable[UsageCount]) -> None:
+        """Add counts to the per-day totals (upsert). `rows` may be a lazy iterable."""
+
+    @abc.abstractmethod
+    async def usage_summary(self, guild_id: int | None, since_day: dt.date) -> list[UsageRow]:
+        """A server's counts from `since_day` (inclusive) on; guild_id None means DMs."""
+
+    @abc.abstractmethod
+    async def delete_usage_before(self, day: dt.date) -> int:
+        """Delete counts for days before `day`; returns the number of rows removed."""
+
+    # --- lifecycle ---------------------------------------------------------------------
+    @abc.abstractmethod
+    async def schema_version(self) -> int:
+        """The schema version of the open database."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Close the database; the store cannot be used afterwards."""

@@ -1,0 +1,111 @@
+"""`python -m bot check|run|scan` as a person runs them: exit codes and messages."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.paths import bundled_content_dir
+
+
+def run_cli(*args, env_extra=None, stdin=None, cwd=None):
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"DISCORD_TOKEN", "CONTENT_DIR", "LOG_LEVEL", "DATABASE_PATH"}}
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True,
+                          text=True, env=env, input=stdin, timeout=120, cwd=cwd)
+
+
+@pytest.fixture
+def content_copy(tmp_path) -> Path:
+    target = tmp_path / "content"
+    shutil.copytree(bundled_content_dir(), target)
+    return target
+
+
+def test_check_passes_on_shipped_content(tmp_path):
+    """The bundled content is valid: check exits 0 and reports what it loaded."""
+    result = run_cli("check", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "check passed" in result.stdout
+    assert "topics" in result.stdout and "crisis rules" in result.stdout
+
+
+def test_check_names_file_and_field_of_a_broken_topic(content_copy, tmp_path):
+    """A topic without its summary fails check, naming the file and the field."""
+    path = content_copy / "topics" / "ptsd.yaml"
+    text = path.read_text()
+    lines = [ln for ln in text.splitlines() if not ln.startswith("summary:")]
+    path.write_text("\n".join(lines) + "\n")
+    result = run_cli("check", env_extra={"CONTENT_DIR": str(content_copy)}, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "ptsd.yaml" in result.stderr and "summary" in result.stderr
+    assert "check failed" in result.stderr
+
+
+def test_check_reports_every_problem_not_just_the_first(content_copy, tmp_path):
+    """Broken YAML in one file and a bad crisis-line URL in another are both listed."""
+    (content_copy / "topics" / "kratom.yaml").write_text("id: kratom\ntitle: [unclosed\n")
+    hotlines = content_copy / "hotlines.yaml"
+    hotlines.write_text(hotlines.read_text().replace("https://", "notaurl://", 1))
+    result = run_cli("check", env_extra={"CONTENT_DIR": str(content_copy)}, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "kratom.yaml" in result.stderr and "line" in result.stderr
+    assert "hotlines.yaml" in result.stderr
+
+
+def test_check_fails_when_a_crisis_rule_example_fails(content_copy, tmp_path):
+    """A rule whose must-match example no longer matches stops check and names the rule file."""
+    rule_files = sorted((content_copy / "crisis").glob("*.yaml"))
+    assert rule_files, "bundled crisis rules are missing"
+    target = next(p for p in rule_files if "match:" in p.read_text())
+    text = target.read_text()
+    # Append an example that no crisis rule can match to the first must-match list.
+    broken = text.replace("match:\n", "match:\n      - \"the weather is mild today\"\n", 1)
+    assert broken != text
+    target.write_text(broken)
+    result = run_cli("check", env_extra={"CONTENT_DIR": str(content_copy)}, cwd=tmp_path)
+    assert result.returncode == 1
+    assert target.name in result.stderr
+
+
+def test_check_rejects_a_missing_content_dir(tmp_path):
+    """A CONTENT_DIR that does not exist is named with a fix."""
+    result = run_cli("check", env_extra={"CONTENT_DIR": str(tmp_path / "nope")}, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "CONTENT_DIR" in result.stderr and "Fix:" in result.stderr
+
+
+def test_run_without_token_points_at_env_example(tmp_path):
+    """Starting without DISCORD_TOKEN exits non-zero and says where to put the token."""
+    result = run_cli("run", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "DISCORD_TOKEN" in result.stderr and ".env.example" in result.stderr
+
+
+def test_invalid_setting_is_named_with_allowed_values(tmp_path):
+    """A bad LOG_LEVEL names the variable and the allowed values; nothing starts."""
+    result = run_cli("run", env_extra={"DISCORD_TOKEN": "x", "LOG_LEVEL": "chatty"},
+                     cwd=tmp_path)
+    assert result.returncode == 1
+    assert "LOG_LEVEL" in result.stderr and "DEBUG" in result.stderr
+
+
+def test_scan_cli_end_to_end(tmp_path):
+    """`python -m bot scan` answers each line in order and never echoes the text."""
+    marker = "zq-scan-marker-41"
+    lines = [f"i am going to kill myself tonight {marker}",
+             f'{{"text": "this exam is killing me {marker}"}}', "{not json"]
+    result = run_cli("scan", "--summary", stdin="\n".join(lines) + "\n", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    import json
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(out) == 3
+    assert out[0]["crisis"] is True and out[0]["category"] == "suicide"
+    assert out[1] == {"crisis": False, "category": None, "severity": None, "subject": None,
+                      "rule": None}
+    assert "error" in out[2]
+    assert marker not in result.stdout and marker not in result.stderr
