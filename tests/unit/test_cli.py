@@ -1,5 +1,6 @@
 """`python -m bot check|run|scan` as a person runs them: exit codes and messages."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -7,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bot.paths import bundled_content_dir
 
@@ -37,9 +39,9 @@ def test_check_passes_on_shipped_content(tmp_path):
 def test_check_names_file_and_field_of_a_broken_topic(content_copy, tmp_path):
     """A topic without its summary fails check, naming the file and the field."""
     path = content_copy / "topics" / "ptsd.yaml"
-    text = path.read_text()
-    lines = [ln for ln in text.splitlines() if not ln.startswith("summary:")]
-    path.write_text("\n".join(lines) + "\n")
+    data = yaml.safe_load(path.read_text())
+    del data["summary"]
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
     result = run_cli("check", env_extra={"CONTENT_DIR": str(content_copy)}, cwd=tmp_path)
     assert result.returncode == 1
     assert "ptsd.yaml" in result.stderr and "summary" in result.stderr
@@ -101,7 +103,6 @@ def test_scan_cli_end_to_end(tmp_path):
              f'{{"text": "this exam is killing me {marker}"}}', "{not json"]
     result = run_cli("scan", "--summary", stdin="\n".join(lines) + "\n", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    import json
     out = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(out) == 3
     assert out[0]["crisis"] is True and out[0]["category"] == "suicide"

@@ -1,0 +1,171 @@
+"""The bundled crisis rules on the phrasings named in issue 3 (positives, traps, contexts)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.crisis import Detection, detect
+
+
+def _is(text: str, category: str, severity: str, subject: str) -> None:
+    found = detect(text)
+    assert found is not None, "expected a detection"
+    assert (found.category, found.severity, found.subject) == (category, severity, subject)
+
+
+@pytest.mark.parametrize("text", [
+    "I'm going to kill myself tonight",
+    "i'm gonna kms",
+    "gonna k1ll mys3lf",
+    "I have a plan to end it",
+    "||i'm going to end it all||",
+    "> I want to kill myself",
+    "writing goodbye letters tonight",
+])
+def test_suicide_urgent_self(text: str) -> None:
+    """Intent, plan or preparation by the writer is urgent suicide risk."""
+    _is(text, "suicide", "urgent", "self")
+
+
+@pytest.mark.parametrize("text", [
+    "I don't want to be here anymore",
+    "I wish I could go to sleep and not wake up",
+    "everyone would be better off without me",
+    "what's the point of living",
+    "i want to dieeee",
+    "i want to d!e",
+    "thinking about unaliving myself",
+    "sewerslide time",
+    "ugh kms",
+])
+def test_suicide_concern_self(text: str) -> None:
+    """Passive ideation and shorthand/euphemisms are concern-level suicide risk."""
+    _is(text, "suicide", "concern", "self")
+
+
+@pytest.mark.parametrize(("text", "severity"), [
+    ("I'm going to cut tonight", "urgent"),
+    ("I just cut myself and it won't stop bleeding", "urgent"),
+    ("I really want to cut again", "concern"),
+    ("the urge to hurt myself is so bad", "concern"),
+])
+def test_self_harm(text: str, severity: str) -> None:
+    """Self-harm about to happen or bleeding is urgent; urges are concern."""
+    _is(text, "self_harm", severity, "self")
+
+
+@pytest.mark.parametrize("text", [
+    "I took all my pills", "I think I took too much", "I just OD'd", "i think im oding",
+    "i took too many 💊",
+])
+def test_overdose_self(text: str) -> None:
+    """A writer who took too much is an urgent overdose."""
+    _is(text, "overdose", "urgent", "self")
+
+
+@pytest.mark.parametrize("text", [
+    "he's not breathing",
+    "my roommate took a bunch of pills and won't wake up",
+    "I think she's overdosing",
+    "my brother is turning blue",
+    "she's snoring weird and won't wake up after using",
+])
+def test_overdose_bystander_is_urgent_other(text: str) -> None:
+    """Someone else showing overdose signs: urgent, subject other (call emergency services)."""
+    _is(text, "overdose", "urgent", "other")
+
+
+def test_third_party_suicide_is_other() -> None:
+    """A friend's stated intent is reported with subject other."""
+    _is("my friend says she wants to kill herself", "suicide", "urgent", "other")
+
+
+@pytest.mark.parametrize("text", [
+    "kys", "just kys lol", "you should kill yourself", "go kys loser",
+])
+def test_kys_harassment_is_not_the_authors_crisis(text: str) -> None:
+    """'kys' aimed at someone else is harassment, never the author's suicide risk."""
+    assert detect(text) is None
+
+
+@pytest.mark.parametrize("text", [
+    "Sky sources say the patch ships friday", "my skills are rusty", "I'm on a diet",
+    "I studied all night", "the skill tree", "that's odd", "ran 10 kms this morning",
+])
+def test_substring_traps(text: str) -> None:
+    """Words containing a trigger (sKYSources, sKILLs, DIEt, stuDIEd) do not match."""
+    assert detect(text) is None
+
+
+@pytest.mark.parametrize("text", [
+    "I'm not suicidal", "I would never hurt myself", "I don't want to die",
+    "I'm not going to kill myself, don't worry",
+])
+def test_negation(text: str) -> None:
+    """Negated statements are not crises."""
+    assert detect(text) is None
+
+
+@pytest.mark.parametrize("text", [
+    "I used to cut myself", "two years clean and I'm glad I didn't die",
+    "when I was 15 I tried to kill myself", "my brother overdosed years ago",
+])
+def test_past_and_recovery(text: str) -> None:
+    """Past events and recovery talk are not current crises."""
+    assert detect(text) is None
+
+
+@pytest.mark.parametrize("text", [
+    "this exam is killing me", "I'm dying laughing", "this cake is to die for",
+    "suicidal sled ride", "I'm dead 😂", "killing it", "my phone is dying",
+    "i'm going to kill myself laughing 😂", "I OD'd on caffeine today",
+])
+def test_figurative(text: str) -> None:
+    """Idioms and jokes are not crises."""
+    assert detect(text) is None
+
+
+@pytest.mark.parametrize("text", [
+    "the singer died by suicide", "police say the man overdosed",
+    "Police say he overdosed in his car",
+])
+def test_news_and_third_party_reports(text: str) -> None:
+    """News and reports about other people are not an emergency to answer."""
+    assert detect(text) is None
+
+
+@pytest.mark.parametrize("text", [
+    "what are the signs of an overdose?", "how does naloxone work",
+    "How do you know if someone is overdosing?",
+    "What should I do if my friend took too many pills?",
+])
+def test_questions_about_a_topic(text: str) -> None:
+    """General questions are not crises (the bot's topics answer them)."""
+    assert detect(text) is None
+
+
+def test_lyrics() -> None:
+    """Marked song lyrics are not the writer's crisis."""
+    assert detect("🎵 I want to die, I want to die 🎵 this song slaps") is None
+
+
+def test_context_stops_at_sentence_break() -> None:
+    """A negation in an earlier sentence does not cancel a later crisis."""
+    _is("I'm not okay. I want to die", "suicide", "concern", "self")
+
+
+def test_most_serious_wins() -> None:
+    """Urgent beats concern, and overdose beats suicide at equal severity."""
+    found = detect("i want to die. i just took all my pills")
+    assert found == Detection("overdose", "urgent", "self", "overdose-self")
+
+
+def test_laughter_after_intent_is_still_detected() -> None:
+    """'lol' alone is a common softener in real distress, so it does not cancel."""
+    assert detect("i want to kill myself lol") is not None
+
+
+def test_adversarial_repetition_gives_sane_answer() -> None:
+    """A 4,000-character wall of fragments is handled (speed is measured in scripts/)."""
+    assert detect(("i am going to kill myself " * 200)[:4000]) is not None
+    assert detect(("not kill myself . " * 300)[:4000]) is None
