@@ -16,15 +16,14 @@ from pydantic import (
     ConfigDict,
     Field,
     HttpUrl,
-    ValidationError,
     field_validator,
     model_validator,
 )
 from rapidfuzz import fuzz
 
 from bot.content.topics import clean_query
-from bot.content.yamlfile import load_yaml
-from bot.problems import ContentError, Problem, pydantic_problems
+from bot.content.yamlfile import load_yaml, validate_mapping
+from bot.problems import ContentError, Problem
 
 FALLBACK_CODE = "INTL"
 STALE_AFTER_DAYS = 365
@@ -251,8 +250,7 @@ def _load_countries(where: str, raw: object, today: dt.date,
             label += f" ({item['code']})"
         here = f"{where}: {label}"
         if not isinstance(item, dict):
-            problems.append(Problem(here, "must be a mapping of fields (code, name, ...)",
-                                    "see the schema at the top of the file"))
+            problems += validate_mapping(here, item, Country, "code, name, ...")[1]
             continue
         # Duplicate codes are checked on the raw value so they are caught even when
         # one of the two entries has other errors.
@@ -263,10 +261,9 @@ def _load_countries(where: str, raw: object, today: dt.date,
                                     "give each country its own code"))
         elif raw_code:
             code_owners[raw_code] = label
-        try:
-            country = Country.model_validate(item)
-        except ValidationError as exc:
-            problems += pydantic_problems(here, exc)
+        country, errs = validate_mapping(here, item, Country, "code, name, ...")
+        problems += errs
+        if country is None:
             continue
         problems += _check_country(here, country, today)
         for n, key in enumerate(country.search_keys()):

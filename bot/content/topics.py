@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 from rapidfuzz import fuzz
 
 from bot.content.embeds import EmbedSpec
-from bot.content.yamlfile import load_yaml
-from bot.problems import ContentError, Problem, pydantic_problems
+from bot.content.yamlfile import load_yaml, validate_mapping
+from bot.problems import ContentError, Problem
 
 # Publishers whose pages count as authoritative for a topic's evidence.
 AUTHORITATIVE_PUBLISHERS = frozenset({
@@ -177,14 +177,9 @@ def load_topics(directory: Path,
         problems += errs
         if errs:
             continue
-        if not isinstance(data, dict):
-            problems.append(Problem(str(path), "must be a mapping of fields (id, title, ...)",
-                                    "see content/README.md for the schema"))
-            continue
-        try:
-            topic = Topic.model_validate(data)
-        except ValidationError as exc:
-            problems += pydantic_problems(str(path), exc)
+        topic, errs = validate_mapping(str(path), data, Topic, "id, title, ...")
+        problems += errs
+        if topic is None:
             continue
         problems += _check_topic(path, topic, today)
         for key in {topic.id, topic.title.lower(), *topic.aliases}:

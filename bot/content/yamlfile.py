@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
+from pydantic import BaseModel, ValidationError
 
-from bot.problems import Problem
+from bot.problems import Problem, pydantic_problems
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -55,3 +58,18 @@ def load_yaml(path: Path) -> tuple[Any, list[Problem]]:
         reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         return None, [Problem(f"{path}{line}", f"is not valid YAML: {reason}",
                               "fix the indentation or quoting near that line")]
+
+
+def validate_mapping(where: str, data: Any, model: type[M],
+                     expected: str) -> tuple[M | None, list[Problem]]:
+    """Validate one YAML mapping into `model`; problems name `where` and each bad field.
+
+    `expected` describes the fields for the message when `data` is not a mapping at all.
+    """
+    if not isinstance(data, dict):
+        return None, [Problem(where, f"must be a mapping of fields ({expected})",
+                              "see the schema in the content folder's README")]
+    try:
+        return model.model_validate(data), []
+    except ValidationError as exc:
+        return None, pydantic_problems(where, exc)
