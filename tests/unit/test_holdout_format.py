@@ -1,0 +1,264 @@
+"""Shape and balance of the held-out crisis corpus (tests/data/crisis_holdout.jsonl).
+
+The held-out set was written blind to the detector and to the main corpus (see
+tests/data/HOLDOUT.md). These tests check its format, labels and minimum counts, and that no
+message also appears in the main corpus. Failure messages name line numbers and fields only:
+message text is never printed, and no assert compares an expression that holds rows or texts
+(pytest would echo it).
+"""
+
+import json
+import re
+import unicodedata
+from collections import Counter
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+HOLDOUT = DATA / "crisis_holdout.jsonl"
+MAIN_CORPUS = DATA / "crisis_corpus.jsonl"
+
+FIELDS = {"text", "crisis", "category", "severity", "subject", "family"}
+CATEGORIES = {"suicide", "self_harm", "overdose"}
+SEVERITIES = {"urgent", "concern"}
+SUBJECTS = {"self", "other"}
+
+# Positive family -> (category, severity, subject) it must carry; None means "any allowed value".
+# Same family names and meanings as tests/data/README.md.
+POSITIVE_FAMILIES = {
+    "suicide_urgent_self": ("suicide", "urgent", "self"),
+    "suicide_concern_self": ("suicide", "concern", "self"),
+    "suicide_other": ("suicide", None, "other"),
+    "self_harm_urgent": ("self_harm", "urgent", "self"),
+    "self_harm_concern": ("self_harm", "concern", "self"),
+    "self_harm_other": ("self_harm", None, "other"),
+    "overdose_self": ("overdose", None, "self"),
+    "overdose_bystander": ("overdose", "urgent", "other"),
+    "obfuscated_suicide": ("suicide", None, None),
+    "obfuscated_self_harm": ("self_harm", None, None),
+    "obfuscated_overdose": ("overdose", None, None),
+}
+
+# Family -> minimum rows (the held-out brief's minimums).
+POSITIVE_MINIMUMS = {
+    "suicide_urgent_self": 30,
+    "suicide_concern_self": 30,
+    "suicide_other": 12,
+    "self_harm_urgent": 12,
+    "self_harm_concern": 15,
+    "overdose_self": 15,
+    "overdose_bystander": 15,
+}
+NEGATIVE_FAMILIES = {
+    "figurative": 12,
+    "negation": 12,
+    "past_recovery": 12,
+    "news_third_party": 12,
+    "question_topic": 12,
+    "lyrics_quote": 12,
+    "substring_trap": 12,
+    "gaming_sports_food": 12,
+    "harassment_kys": 8,
+    "everyday_recovery_chat": 25,
+}
+
+# Zero-width characters some rows use on purpose as an obfuscation; ignored when comparing texts.
+_ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
+_PUNCTUATION = re.compile(r"[^\w\s]")
+
+
+def _text_key(text: str) -> str:
+    """Comparison key: NFKC, casefolded, zero-width and punctuation dropped, spaces collapsed."""
+    text = _ZERO_WIDTH.sub("", unicodedata.normalize("NFKC", text).casefold())
+    return " ".join(_PUNCTUATION.sub(" ", text).split())
+
+
+def _parse(path: Path) -> tuple[tuple[tuple[int, dict], ...], tuple[str, ...]]:
+    """Parse a JSONL file into (line number, row) pairs plus problems that name lines only."""
+    rows: list[tuple[int, dict]] = []
+    problems: list[str] = []
+    try:
+        content = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return (), (f"{path.name}: not valid UTF-8 at byte {exc.start}",)
+    if content and not content.endswith("\n"):
+        problems.append(f"{path.name}: last line has no newline")
+    for number, line in enumerate(content.split("\n")[:-1], start=1):
+        if not line.strip():
+            problems.append(f"{path.name} line {number}: blank line")
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            problems.append(f"{path.name} line {number}: invalid JSON at column {exc.colno}")
+            continue
+        if not isinstance(row, dict):
+            problems.append(f"{path.name} line {number}: not a JSON object")
+            continue
+        rows.append((number, row))
+    return tuple(rows), tuple(problems)
+
+
+@cache
+def _load() -> tuple[tuple[tuple[int, dict], ...], tuple[str, ...]]:
+    return _parse(HOLDOUT)
+
+
+def _rows() -> list[tuple[int, dict]]:
+    return list(_load()[0])
+
+
+def _words(row: dict) -> int:
+    return len(str(row.get("text", "")).split())
+
+
+def _matches(row: dict, pattern: tuple[str | None, str | None, str | None]) -> bool:
+    labels = (row.get("category"), row.get("severity"), row.get("subject"))
+    return all(want is None or want == got for want, got in zip(pattern, labels, strict=True))
+
+
+def test_holdout_file_exists_and_is_not_empty():
+    """The held-out corpus is present in tests/data and has rows."""
+    assert HOLDOUT.is_file()
+    assert len(_rows()) > 0
+
+
+def test_every_line_parses_as_a_json_object():
+    """The file is UTF-8, newline-terminated JSONL with no blank or malformed lines."""
+    problems = list(_load()[1])
+    assert problems == []
+
+
+def test_every_row_has_exactly_the_six_fields_with_the_right_types():
+    """Each row has text (non-empty str), crisis (bool), family (str) and the three labels."""
+    problems = []
+    for number, row in _rows():
+        keys = set(row)
+        if keys != FIELDS:
+            problems.append(f"line {number}: fields {sorted(keys ^ FIELDS)} missing or extra")
+            continue
+        if not isinstance(row["text"], str) or not row["text"].strip():
+            problems.append(f"line {number}: text must be a non-empty string")
+        if not isinstance(row["crisis"], bool):
+            problems.append(f"line {number}: crisis must be true or false")
+        if not isinstance(row["family"], str) or not row["family"]:
+            problems.append(f"line {number}: family must be a non-empty string")
+    assert problems == []
+
+
+def test_labels_are_consistent_with_the_crisis_flag():
+    """crisis false has null labels; crisis true has all three labels from the allowed values."""
+    problems = []
+    for number, row in _rows():
+        labels = {k: row.get(k) for k in ("category", "severity", "subject")}
+        if row.get("crisis") is False:
+            set_fields = [k for k, v in labels.items() if v is not None]
+            if set_fields:
+                problems.append(f"line {number}: crisis false but {set_fields} not null")
+        elif row.get("crisis") is True:
+            if labels["category"] not in CATEGORIES:
+                problems.append(f"line {number}: category not one of {sorted(CATEGORIES)}")
+            if labels["severity"] not in SEVERITIES:
+                problems.append(f"line {number}: severity not one of {sorted(SEVERITIES)}")
+            if labels["subject"] not in SUBJECTS:
+                problems.append(f"line {number}: subject not one of {sorted(SUBJECTS)}")
+    assert problems == []
+
+
+def test_every_family_is_known_and_agrees_with_the_labels():
+    """Positive families carry their labels; false-positive families are never crisis."""
+    problems = []
+    for number, row in _rows():
+        family = row.get("family")
+        if family in POSITIVE_FAMILIES:
+            if row.get("crisis") is not True or not _matches(row, POSITIVE_FAMILIES[family]):
+                problems.append(f"line {number}: labels disagree with family {family!r}")
+        elif family in NEGATIVE_FAMILIES:
+            if row.get("crisis") is not False:
+                problems.append(f"line {number}: family {family!r} must be crisis false")
+        else:
+            problems.append(f"line {number}: unknown family {family!r}")
+    assert problems == []
+
+
+def test_no_duplicate_texts_within_the_holdout():
+    """No two rows share a text, ignoring case, spacing, punctuation and zero-width characters."""
+    first_seen: dict[str, int] = {}
+    duplicates = []
+    for number, row in _rows():
+        key = _text_key(str(row.get("text", "")))
+        if key in first_seen:
+            duplicates.append(f"line {number} repeats line {first_seen[key]}")
+        else:
+            first_seen[key] = number
+    assert duplicates == []
+
+
+def test_no_text_is_shared_with_the_main_corpus():
+    """No held-out text also appears in crisis_corpus.jsonl (same comparison key)."""
+    assert MAIN_CORPUS.is_file(), f"{MAIN_CORPUS.name} missing: cannot check overlap"
+    main_rows, main_problems = _parse(MAIN_CORPUS)
+    assert main_problems == ()
+    main_keys = {_text_key(str(row.get("text", ""))): number for number, row in main_rows}
+    shared = []
+    for number, row in _rows():
+        key = _text_key(str(row.get("text", "")))
+        if key in main_keys:
+            shared.append(f"holdout line {number} = main corpus line {main_keys[key]}")
+    assert shared == []
+
+
+def test_overall_size_and_balance():
+    """At least 300 rows: at least 150 crisis and 150 non-crisis."""
+    flags = Counter(row.get("crisis") for _, row in _rows())
+    assert flags[True] + flags[False] >= 300
+    assert flags[True] >= 150
+    assert flags[False] >= 150
+
+
+@pytest.mark.parametrize(("family", "minimum"), sorted(POSITIVE_MINIMUMS.items()))
+def test_minimum_count_per_crisis_family(family, minimum):
+    """Each crisis family (not counting obfuscated rows) meets its minimum."""
+    count = sum(1 for _, row in _rows() if row.get("family") == family)
+    assert count >= minimum
+
+
+@pytest.mark.parametrize(("family", "minimum"), sorted(NEGATIVE_FAMILIES.items()))
+def test_minimum_count_per_false_positive_family(family, minimum):
+    """Each false-positive family has at least its minimum number of rows."""
+    count = sum(1 for _, row in _rows() if row.get("family") == family)
+    assert count >= minimum
+
+
+def test_obfuscated_forms_cover_all_three_categories():
+    """At least 25 obfuscated crisis rows, with each of the three obfuscated families present."""
+    counts = Counter(
+        str(row.get("family"))
+        for _, row in _rows()
+        if str(row.get("family")).startswith("obfuscated_")
+    )
+    assert sum(counts.values()) >= 25
+    assert {"obfuscated_suicide", "obfuscated_self_harm", "obfuscated_overdose"} <= set(counts)
+
+
+@pytest.mark.parametrize("crisis", [True, False])
+def test_long_posts_are_present(crisis):
+    """At least 15 crisis and 15 non-crisis posts are long vents of 60-250 words."""
+    count = sum(1 for _, row in _rows() if row.get("crisis") is crisis and 60 <= _words(row) <= 250)
+    assert count >= 15
+
+
+def test_most_messages_are_short():
+    """More than half of all rows are 3-30 words, as in real chat."""
+    lengths = [_words(row) for _, row in _rows()]
+    short = sum(1 for n in lengths if 3 <= n <= 30)
+    assert len(lengths) > 0
+    assert short * 2 > len(lengths)
+
+
+def test_comparison_key_ignores_case_spacing_and_zero_width_characters():
+    """The duplicate key treats case, spacing, punctuation and zero-width characters as equal."""
+    assert _text_key("Hello,  WORLD\u200b!") == _text_key("hello world")
+    assert _text_key("hello world") != _text_key("hello word")
