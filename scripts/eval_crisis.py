@@ -4,6 +4,8 @@ Data sets (each skipped with a message when absent):
 - tests/data/crisis_corpus.jsonl: {"text", "crisis", "category", "severity", "subject",
   "family"}; precision/recall per category, urgent/concern recall, false-alarm rate on the
   non-crisis part, per-family misses and false alarms.
+- tests/data/crisis_holdout.jsonl: a blind held-out corpus in the same format, reported
+  the same way (the rules must never be tuned on it; only figures are printed).
 - ../shared/data/openai-moderation/self-harm-eval.jsonl: {"text", "self_harm": 0/1}; a
   detection of self_harm OR suicide counts as positive (also reported: self_harm only).
 
@@ -24,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 from bot.crisis import Detector, default_detector  # noqa: E402
 
 CORPUS = ROOT / "tests" / "data" / "crisis_corpus.jsonl"
+HOLDOUT = ROOT / "tests" / "data" / "crisis_holdout.jsonl"
 OPENAI = ROOT.parent / "shared" / "data" / "openai-moderation" / "self-harm-eval.jsonl"
 CATEGORIES = ("suicide", "self_harm", "overdose")
 
@@ -41,12 +44,13 @@ def _ratio(num: int, den: int) -> str:
     return f"{num / den:.3f} ({num}/{den})" if den else "n/a (0)"
 
 
-def eval_corpus(det: Detector, show_errors: bool) -> None:
-    if not CORPUS.is_file():
-        print(f"own corpus: {CORPUS.relative_to(ROOT)} not found, skipped")
+def eval_corpus(det: Detector, show_errors: bool, path: Path = CORPUS,
+                title: str = "own corpus") -> None:
+    if not path.is_file():
+        print(f"{title}: {path.relative_to(ROOT)} not found, skipped")
         return
-    rows = _rows(CORPUS)
-    print(f"== own corpus: {len(rows)} messages ({CORPUS.relative_to(ROOT)})")
+    rows = _rows(path)
+    print(f"== {title}: {len(rows)} messages ({path.relative_to(ROOT)})")
     tp: Counter[str] = Counter()
     fp: Counter[str] = Counter()
     fn: Counter[str] = Counter()
@@ -146,6 +150,8 @@ def main() -> int:
     args = ap.parse_args()
     det = default_detector()
     eval_corpus(det, args.show_errors)
+    # Held-out: line numbers are not printed either, so nobody tunes rules on its rows.
+    eval_corpus(det, False, HOLDOUT, "held-out corpus (blind)")
     eval_openai(det, args.show_errors)
     return 0
 

@@ -23,7 +23,7 @@ from bot.problems import ContentError
 
 # Adversarial input (thousands of trigger fragments) must stay fast: only this many
 # anchor hits are examined per message. Real messages have a handful.
-MAX_HITS = 12
+MAX_HITS = 16
 _HARD_BREAKS = frozenset({BREAK, "but"})
 _ALL_BREAKS = frozenset({BREAK, SOFT_BREAK, "but"})
 _SEVERITY = {"urgent": 1, "concern": 0}
@@ -54,6 +54,10 @@ class Candidate:
 def _rank(rule: Rule) -> tuple[int, int, int]:
     return (_SEVERITY[rule.severity], _CATEGORY[rule.category], _SUBJECT[rule.subject])
 
+
+# What the gate keys look for (elongation, letter spacing) on the quick form, as one regex
+# for when the automaton pass stops early.
+_GATE_RE = re.compile(r"([a-z])\1\1|(?<![^ ])[a-z] [a-z] [a-z](?![^ ])")
 
 # Context phrases write any number as 0 ("{number} kms").
 _NUMBER = re.compile(r"(?<!\S)[0-9]\S*")
@@ -111,8 +115,13 @@ class Detector:
                 if fast:
                     return None
                 continue
-            if len(raw) < MAX_HITS * 4:
-                raw.append((end - length + 1, length, idxs))
+            raw.append((end - length + 1, length, idxs))
+            if len(raw) >= MAX_HITS * 4:
+                # Enough hits: stop iterating (adversarial walls of phrases). On the fast
+                # path a gate may lie further on; one C-level regex says if it could.
+                if fast and _GATE_RE.search(norm) is not None:
+                    return None
+                break
         hits = []
         for start, length, idxs in raw:
             first = norm.count(" ", 0, start)  # padded[start] is the space before the phrase
@@ -142,6 +151,11 @@ class Detector:
                 rule = self._rules[ri]
                 if rule.requires and not any(k in padded for k in rule.requires):
                     continue
+                if rule.near and not _near(rule.near, rule, tokens, first, first + ntok, cache):
+                    continue
+                if rule.near_also and not _near(rule.near_also, rule, tokens, first,
+                                                first + ntok, cache):
+                    continue
                 why = self._cancelled_by(rule, tokens, padded, first, first + ntok, cache)
                 out.append(Candidate(rule, why))
                 if why is None:
@@ -156,8 +170,14 @@ class Detector:
         for ci in rule.contexts:
             ctx = self._contexts[ci]
             if ctx.scope == "message":
-                keys, unless = self._msg_keys[ci]
-                if any(k in padded for k in keys) and not any(k in padded for k in unless):
+                # The same for every hit in the message: computed once per message.
+                found = cache.get((-1, ci, 0))
+                if found is None:
+                    keys, unless = self._msg_keys[ci]
+                    found = cache[(-1, ci, 0)] = {()} if (
+                        any(k in padded for k in keys)
+                        and not any(k in padded for k in unless)) else set()
+                if found:
                     return ctx.id
                 continue
             if ctx.scope == "before":
@@ -168,9 +188,11 @@ class Detector:
                 lo = _before(tokens, a, ctx.window, _HARD_BREAKS)
                 hi = _after(tokens, b, ctx.window, _HARD_BREAKS)
             n = max(ctx.max_len, 1)
-            grams = cache.get((lo, hi, n))
-            if grams is None:
-                grams = cache[(lo, hi, n)] = _ngrams(tokens[lo:hi], n)
+            # The anchor itself is left out: its own words are not context for it.
+            if ctx.scope == "sentence":
+                grams = _grams(tokens, lo, a, n, cache) | _grams(tokens, b, hi, n, cache)
+            else:
+                grams = _grams(tokens, lo, hi, n, cache)
             if not grams.isdisjoint(ctx.phrases) and (
                     not ctx.unless or grams.isdisjoint(ctx.unless)):
                 return ctx.id
@@ -215,6 +237,24 @@ def _after(tokens: list[str], b: int, window: int, breaks: frozenset[str]) -> in
         if tokens[i] in breaks:
             return i
     return hi
+
+
+def _near(phrases: frozenset[tuple[str, ...]], rule: Rule, tokens: list[str], a: int, b: int,
+          cache: dict[tuple[int, int, int], set[tuple[str, ...]]]) -> bool:
+    """Does one of `phrases` occur in the rule's window around the anchor tokens[a:b]?"""
+    n = rule.near_len
+    lo = _before(tokens, a, rule.spec.near_before, _HARD_BREAKS)
+    hi = _after(tokens, b, rule.spec.near_after, _HARD_BREAKS)
+    return not (_grams(tokens, lo, a, n, cache).isdisjoint(phrases)
+                and _grams(tokens, b, hi, n, cache).isdisjoint(phrases))
+
+
+def _grams(tokens: list[str], lo: int, hi: int, n: int,
+           cache: dict[tuple[int, int, int], set[tuple[str, ...]]]) -> set[tuple[str, ...]]:
+    grams = cache.get((lo, hi, n))
+    if grams is None:
+        grams = cache[(lo, hi, n)] = _ngrams(tokens[lo:hi], n)
+    return grams
 
 
 def _ngrams(tokens: list[str], n: int) -> set[tuple[str, ...]]:

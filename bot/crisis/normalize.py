@@ -113,6 +113,13 @@ _LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "!": "i", "
 # Symbols are undone before punctuation becomes spaces, digits after (so that characters
 # dropped in between, such as apostrophes, cannot hide a digit from the rule).
 _SYMBOL_LEET_RE = re.compile(r"(?<=[a-z])[!$@|+](?=[a-z])|(?<![a-z0-9])[$@](?=[a-z]{2})")
+# The same, one pattern per symbol with a plain replacement string (no Python callback per
+# match). Each looks at the text as it was before any symbol of the same kind was undone;
+# different symbols can chain ("k!|l"), which the single pattern also allows via letters.
+_SYMBOL_SUBS = [
+    (sym, re.compile(rf"(?<=[a-z]){re.escape(sym)}(?=[a-z])"
+                     + (rf"|(?<![a-z0-9]){re.escape(sym)}(?=[a-z]{{2}})" if sym in "$@" else "")))
+    for sym in "!$@|+"]
 # Digits are undone in whole words that start with a letter and contain only letters and
 # leet digits ("w4nt", "t0", "d13"), or as the first character before two letters.
 _DIGIT_LEET_RE = re.compile(r"(?<![^ ])[a-z][a-z013457]*[013457][a-z013457]*(?![^ ])"
@@ -132,14 +139,22 @@ _WORD_INITIAL_DIGIT = re.compile(r"(?<![^ ])[013][a-z]{2}")
 _DIGIT_CHECK = re.compile(r"[a-z][013457]|(?<![^ ])[013][a-z]{2}")
 
 
-def _digit_leet(text: str) -> str:
-    if _DIGIT_CHECK.search(text) is None:
-        return text
-    once = _DIGIT_LEET_RE.sub(_leet_word, text)
+def _digit_leet_token(tok: str) -> str:
+    once = _DIGIT_LEET_RE.sub(_leet_word, tok)
     # A second pass catches a word-initial digit whose next letters were digits before.
     if _WORD_INITIAL_DIGIT.search(once) is None:
         return once
     return _DIGIT_LEET_RE.sub(_leet_word, once)
+
+
+def _digit_leet(text: str) -> str:
+    if _DIGIT_CHECK.search(text) is None:
+        return text
+    # The patterns never cross a space, so each distinct word is undone once: a wall of
+    # repeated leet words costs one dict look-up per word, not one regex callback each.
+    toks = text.split(" ")
+    done = {t: _digit_leet_token(t) for t in set(toks) if _DIGIT_CHECK.search(t)}
+    return " ".join([done.get(t, t) for t in toks])
 
 
 def _join_spaced(tokens: list[str]) -> list[str]:
@@ -169,20 +184,38 @@ def _join_spaced(tokens: list[str]) -> list[str]:
 _SPACED_RE = re.compile(r"(?<!\S)[a-z] [a-z] [a-z](?!\S)")
 
 
-def _leet_char(m: re.Match[str]) -> str:
-    return _LEET[m.group()]
-
-
 def _leet_word(m: re.Match[str]) -> str:
     return m.group().translate(_DIGIT_TABLE)
 
 
+# Invisible characters used to split words ("k\u200bill"). Removing them first often leaves
+# plain ASCII, which skips the Unicode work below (a large share of adversarial input).
+_INVISIBLE = {cp: None for cp in (0x00AD, 0x034F, 0x180E, 0x200B, 0x200C, 0x200D, 0x200E,
+                                  0x200F, 0x2060, 0x2061, 0x2062, 0x2063, 0x2064, 0xFEFF)}
+
+
 def _slow(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text)
-    text = unicodedata.normalize("NFKC", text.casefold())
-    text = text.translate(_HOMOGLYPH_TABLE)
-    text = _SYMBOL_LEET_RE.sub(_leet_char, text)
-    text = unicodedata.normalize("NFKC", text.translate(_unicode_table()))
+    if not text.isascii():
+        stripped = text.translate(_INVISIBLE)
+        if stripped.isascii():
+            text = stripped
+    if text.isascii():
+        # NFKC, casefold and the homoglyph table do nothing to ASCII beyond lower().
+        text = text.lower()
+        if _SYMBOL_CHECK.search(text) is not None:
+            for sym, pattern in _SYMBOL_SUBS:
+                if sym in text:
+                    text = pattern.sub(_LEET[sym], text)
+        text = _ascii_fast(text)
+    else:
+        text = unicodedata.normalize("NFKC", text)
+        text = unicodedata.normalize("NFKC", text.casefold())
+        text = text.translate(_HOMOGLYPH_TABLE)
+        if _SYMBOL_CHECK.search(text) is not None:
+            for sym, pattern in _SYMBOL_SUBS:
+                if sym in text:
+                    text = pattern.sub(_LEET[sym], text)
+        text = unicodedata.normalize("NFKC", text.translate(_unicode_table()))
     text = " ".join(_ELONG_RE.sub(r"\1", _digit_leet(text)).split())
     if _SPACED_RE.search(text) is None:
         return text

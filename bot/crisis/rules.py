@@ -6,6 +6,10 @@ Every file may hold three sections (see content/crisis/README.md):
 - ``contexts``: markers that cancel a match (negation, past, figurative, ...);
 - ``rules``: what counts as crisis language, with category, severity and subject.
 
+A rule's ``phrases`` are short ANCHORS (core expressions such as "kill myself" or "want to
+die"); ``near`` markers, looked for in a bounded window of words around the anchor, make a
+rule apply only with an intent, a time or a person nearby; contexts cancel a hit.
+
 Phrase syntax: ``{name}`` inserts a template; ``{a|b|c}`` is an inline choice; an empty
 choice makes a word optional (``{just|}``). Phrases are expanded at load time into
 literal phrases and normalised exactly like messages (apostrophes dropped, lower case).
@@ -73,6 +77,16 @@ class RuleSpec(BaseModel):
     # If set, one of these phrases must also appear somewhere in the message
     # (e.g. breathing trouble counts as an overdose only next to "took", "used", "pills").
     requires: list[Text] = []
+    # If set, one of these phrases must appear NEAR the matched phrase: up to `near_before`
+    # words before it and `near_after` words after it, in the same sentence. This is how an
+    # intent ("going to", "tonight", "i've decided") turns a short anchor into an urgent rule
+    # while words in between ("i really think i'm going to just end it") still match.
+    near: list[Text] = []
+    # A second list for the same window: one of these must be there too (e.g. a person AND
+    # an intent for "my brother says he's gonna kill himself tonight").
+    near_also: list[Text] = []
+    near_before: Annotated[int, Field(ge=0, le=12)] = 6
+    near_after: Annotated[int, Field(ge=0, le=12)] = 4
     # Context ids that do NOT apply to this rule (default: every context for its subject).
     ignore_contexts: list[Id] = []
     examples: Examples
@@ -95,6 +109,9 @@ class Rule:
     file: str
     spec: RuleSpec
     requires: tuple[str, ...] = ()  # normalised phrases padded with spaces
+    near: frozenset[tuple[str, ...]] = frozenset()  # normalised phrases as token tuples
+    near_len: int = 0  # longest near phrase, in tokens
+    near_also: frozenset[tuple[str, ...]] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,8 +270,13 @@ def load_rules(directory: Path) -> tuple[RuleSet, list[Problem]]:
             idx = len(rs.rules)
             requires = tuple(sorted(f" {p} " for p in _compile_phrases(
                 f"{where}.requires", spec.requires, templates, problems)))
+            near = frozenset(tuple(p.split()) for p in _compile_phrases(
+                f"{where}.near", spec.near, templates, problems))
+            also = frozenset(tuple(p.split()) for p in _compile_phrases(
+                f"{where}.near_also", spec.near_also, templates, problems))
             rs.rules.append(Rule(spec.id, spec.category, spec.severity, spec.subject, ctxs,
-                                 str(path), spec, requires))
+                                 str(path), spec, requires, near,
+                                 max((len(t) for t in near | also), default=0), also))
             for lit in _compile_phrases(where, spec.phrases, templates, problems):
                 # The de-doubled form matches elongated words after collapse ("killll" ->
                 # "kil"); the space-free form matches letter-spaced text joined into one word.
@@ -297,7 +319,11 @@ def check_rules(directory: Path) -> list[Problem]:
                 cands = det.explain(text)
                 by_this = any(c.suppressed_by == ctx.id for c in cands)
                 final = det.detect(text)
-                ok = (by_this and final is None) if kind == "match" else final is not None
+                # A context limited to some rules (only_rules) may leave a milder rule
+                # firing: its match examples must just not end on one of those rules.
+                cancelled = final is None or (
+                    bool(ctx.spec.only_rules) and final.rule not in ctx.spec.only_rules)
+                ok = (by_this and cancelled) if kind == "match" else final is not None
                 if not ok:
                     what = ("is not cancelled by this context" if kind == "match"
                             else "is not detected (this example must still be a crisis)")

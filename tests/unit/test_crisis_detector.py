@@ -19,8 +19,9 @@ def _is(text: str, category: str, severity: str, subject: str) -> None:
     "gonna k1ll mys3lf",
     "I have a plan to end it",
     "||i'm going to end it all||",
-    "> I want to kill myself",
     "writing goodbye letters tonight",
+    "i really think i'm going to end it tonight",
+    "i'm so done, i'm going to just kill myself tomorrow",
 ])
 def test_suicide_urgent_self(text: str) -> None:
     """Intent, plan or preparation by the writer is urgent suicide risk."""
@@ -37,6 +38,10 @@ def test_suicide_urgent_self(text: str) -> None:
     "thinking about unaliving myself",
     "sewerslide time",
     "ugh kms",
+    "> I want to kill myself",
+    "i really want to kill myself",
+    "been thinking about killing myself",
+    "i'm not ok and i want to die",
 ])
 def test_suicide_concern_self(text: str) -> None:
     """Passive ideation and shorthand/euphemisms are concern-level suicide risk."""
@@ -76,8 +81,9 @@ def test_overdose_bystander_is_urgent_other(text: str) -> None:
 
 
 def test_third_party_suicide_is_other() -> None:
-    """A friend's stated intent is reported with subject other."""
-    _is("my friend says she wants to kill herself", "suicide", "urgent", "other")
+    """A friend's wish is concern, a friend's plan or time is urgent; both subject other."""
+    _is("my friend says she wants to kill herself", "suicide", "concern", "other")
+    _is("my brother says he's gonna kill himself tonight", "suicide", "urgent", "other")
 
 
 @pytest.mark.parametrize("text", [
@@ -99,6 +105,7 @@ def test_substring_traps(text: str) -> None:
 
 @pytest.mark.parametrize("text", [
     "I'm not suicidal", "I would never hurt myself", "I don't want to die",
+    "I'm not suicidal anymore", "i'm not really going to kill myself",
     "I'm not going to kill myself, don't worry",
 ])
 def test_negation(text: str) -> None:

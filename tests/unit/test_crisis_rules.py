@@ -134,3 +134,35 @@ def test_empty_directory(tmp_path: Path) -> None:
     """A folder without rule files is a problem, not an empty detector."""
     _, problems = load_rules(tmp_path)
     assert problems and "no crisis rule files" in problems[0].what
+
+
+NEAR = """\
+rules:
+  - id: near-test
+    category: suicide
+    severity: urgent
+    subject: self
+    description: anchor plus an intent marker nearby
+    phrases: ["end it"]
+    near: ["going to", "tonight"]
+    near_before: 4
+    near_after: 2
+    examples:
+      match: ["i'm going to really just end it"]
+      no_match: ["end it"]
+"""
+
+
+def test_near_marker_allows_inserted_words(tmp_path: Path) -> None:
+    """A near marker a few words away fires the rule; words in between do not break it."""
+    det = Detector(load_rules(_write(tmp_path, NEAR))[0])
+    assert det.detect("i think i'm going to really just end it").rule == "near-test"
+    assert det.detect("i will end it tonight").rule == "near-test"
+
+
+def test_near_marker_window_is_bounded(tmp_path: Path) -> None:
+    """A marker outside the window, or in another sentence, does not count."""
+    det = Detector(load_rules(_write(tmp_path, NEAR))[0])
+    assert det.detect("going to the shop and then maybe i will end it") is None
+    assert det.detect("i'm going to bed. end it") is None
+    assert det.detect("end it") is None
