@@ -15,7 +15,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cogs.hotline import OtherCountryView, resolve_country
+from bot.cogs.hotline import button_view, resolve_country
 from bot.crisis.gate import SEVERITY_RANK, ReplyGate
 from bot.replies import burst_alert, crisis_reply, moderator_alert
 from bot.ui import CRISIS, to_embed
@@ -44,7 +44,10 @@ class Crisis(commands.Cog):
     @commands.Cog.listener()
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
         message = payload.message
-        if "content" in payload.data and getattr(message, "author", None) is not None:
+        # Discord also sends MESSAGE_UPDATE when a link preview unfurls; only a real edit
+        # (edited_timestamp set) can change the text, so only those are looked at again.
+        if ("content" in payload.data and getattr(message, "author", None) is not None
+                and message.edited_at is not None):
             await self.consider(message)
 
     async def consider(self, message: discord.Message) -> None:
@@ -105,7 +108,7 @@ class Crisis(commands.Cog):
         country = resolve_country(self.bot, guild, message.author.id)
         embed = to_embed(crisis_reply(detection.category, detection.severity, detection.subject,
                                       country, moderators_notified=alerting), CRISIS)
-        view = OtherCountryView(self.bot)
+        view = button_view(self.bot)
 
         if guild is None:
             outcome = "ok" if await self._reply(message, embed, view) else "failed"
@@ -132,13 +135,14 @@ class Crisis(commands.Cog):
             return await self._last_resort(message, detection, settings, alert_channel)
         public = self.gate.channel_allows(message.channel.id)
         if not public:
+            # The member first; the moderators' burst alert after.
+            outcome = "channel_capped" if await self._dm(message.author, embed, view) else \
+                await self._last_resort(message, detection, settings, alert_channel)
             if alert_channel is not None and self.gate.burst_alert_due(message.channel.id):
                 await self._send_alert(alert_channel, settings, burst_alert(
                     channel_mention=message.channel.mention, limit=self.gate.channel_limit,
                     window_seconds=int(self.gate.channel_window)))
-            if await self._dm(message.author, embed, view):
-                return "channel_capped"
-            return await self._last_resort(message, detection, settings, alert_channel)
+            return outcome
         replied = await self._reply(message, embed, view)
         if mode == "both":
             dmed = await self._dm(message.author, embed, view)

@@ -70,6 +70,19 @@ class OtherCountryView(discord.ui.View):
                                                 ephemeral=True)
 
 
+def button_view(bot) -> OtherCountryView:
+    """The button to attach to a message, without discord.py keeping a view per message.
+
+    A view sent while still running is stored for its message forever (timeout=None), so
+    every crisis reply would grow memory. This one is stopped before sending: the button is
+    still sent, and clicks reach the single persistent view registered at start-up, which
+    has the same custom_id (and so also works after a restart).
+    """
+    view = OtherCountryView(bot)
+    view.stop()
+    return view
+
+
 class Hotline(commands.Cog):
     """Crisis lines on request; works in servers and DMs."""
 
@@ -94,7 +107,7 @@ class Hotline(commands.Cog):
         else:
             found = resolve_country(self.bot, interaction.guild, interaction.user.id)
         await interaction.response.send_message(embed=to_embed(hotline_embed(found)),
-                                                view=OtherCountryView(self.bot), ephemeral=True)
+                                                view=button_view(self.bot), ephemeral=True)
         self.bot.usage.record(interaction.guild_id, "hotline", found.code)
 
     @hotline.autocomplete("country")
