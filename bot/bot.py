@@ -93,6 +93,9 @@ class RecoveryBot(commands.Bot):
             synced = await self.tree.sync()
         log.info("synced %d application commands", len(synced))
 
+    async def on_message(self, message: discord.Message) -> None:
+        """No prefix commands: skip commands.Bot's per-message command parsing."""
+
     async def on_ready(self) -> None:
         log.info("ready as %s in %d server(s)", self.user, len(self.guilds))
 

@@ -262,12 +262,24 @@ class SqliteStore(Store):
             except BaseException as exc:
                 with contextlib.suppress(Exception):
                     await self._db.rollback()
+                if isinstance(exc, ValueError) and not self._connected():
+                    # aiosqlite reports a closed connection as ValueError, the same class
+                    # as our own validation errors; it is a fault to retry, not bad data.
+                    log.warning("store: %s failed (connection closed)", what)
+                    raise StoreError(f"{self.path}: could not {what}: the database "
+                                     "connection is closed") from None
                 if isinstance(exc, sqlite3.Error | OSError):
                     reason = _explain(exc)
                     log.warning("store: %s failed (%s %s)", what, type(exc).__name__,
                                 getattr(exc, "sqlite_errorname", ""))
                     raise StoreError(f"{self.path}: could not {what}: {reason}") from None
                 raise
+
+    def _connected(self) -> bool:
+        # aiosqlite has no public "is open" flag; these are the attributes its own
+        # methods check before raising "Connection closed".
+        return (getattr(self._db, "_connection", None) is not None
+                and getattr(self._db, "_running", False))
 
     async def _settings(self, guild_id: int) -> GuildSettings:
         db = self._db

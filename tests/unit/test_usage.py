@@ -266,3 +266,17 @@ async def test_background_task_runs_retention_at_start():
         await asyncio.sleep(0.01)
     await rec.close()
     assert store.deleted_before == [dt.date(2025, 1, 1) - dt.timedelta(180)]
+
+
+async def test_closed_connection_keeps_counts_for_retry(tmp_path):
+    """A write on a closed connection is a fault: the counts stay pending, nothing dropped."""
+    from bot.store import SqliteStore, UsageRecorder
+
+    store = await SqliteStore.open(tmp_path / "bot.db")
+    recorder = UsageRecorder(store, retention_days=None)
+    recorder.record(1, "topic", "ptsd")
+    recorder.record(1, "topic", "ptsd")
+    await store._db.close()  # the connection goes away underneath the store
+    assert await recorder.flush() is False
+    assert recorder.dropped == 0
+    assert recorder.pending_events == 2
