@@ -779,7 +779,7 @@ class FakeDiscord:
         return [r for r in self.requests if r.matches(method, path_regex)]
 
     async def wait_for_request(
-        self, method: str, path_regex: str, timeout: float = 5.0, *, since: int = 0  # noqa: ASYNC109
+        self, method: str, path_regex: str, timeout: float = 5.0, *, since: int = 0
     ) -> RecordedRequest:
         """The first matching request at index >= ``since`` that has been answered.
 
@@ -1531,7 +1531,7 @@ class FakeDiscord:
         self.gateway_sent.append(frame)
         await conn.send(frame)
 
-    async def wait_until_identified(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+    async def wait_until_identified(self, timeout: float = 5.0) -> None:
         """Wait until a client has identified and been sent READY and every GUILD_CREATE."""
         assert self._identified is not None, "FakeDiscord.start() was not awaited"
         async with asyncio.timeout(timeout):
@@ -1787,7 +1787,7 @@ class FakeDiscord:
         }
 
     async def wait_for_callback(
-        self, interaction: Mapping[str, Any], timeout: float = 5.0  # noqa: ASYNC109
+        self, interaction: Mapping[str, Any], timeout: float = 5.0
     ) -> RecordedRequest:
         """The bot's callback request for ``interaction`` (a payload the fake dispatched)."""
         path = rf"/interactions/{interaction['id']}/{re.escape(interaction['token'])}/callback"

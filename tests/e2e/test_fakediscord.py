@@ -120,11 +120,11 @@ async def bot(fake_discord: FakeDiscord, probe: Probe) -> AsyncIterator[commands
         yield running
 
 
-async def wait_until(predicate: Any, timeout: float = 2.0) -> None:  # noqa: ASYNC109
+async def wait_until(predicate: Any, timeout: float = 2.0) -> None:
     """Poll ``predicate`` until true; raise TimeoutError after ``timeout`` seconds."""
     async with asyncio.timeout(timeout):
         # Polling: the conditions are bot-side state that has no event to await.
-        while not predicate():  # noqa: ASYNC110
+        while not predicate():
             await asyncio.sleep(0.01)
 
 
