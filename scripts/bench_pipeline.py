@@ -329,6 +329,7 @@ async def run(args: argparse.Namespace) -> int:
                             crisis_texts) for _ in range(2)]
         gc.collect()
         rss_before = rss_kib()
+        blocks_before = sys.getallocatedblocks()
         state_before = bot_state(bot)
         print(f"bench_pipeline: one process, fake Discord + real bot (BotRunner, SQLite), "
               f"{len(chans) - 1} channels in {GUILDS} servers, {args.members} members, "
@@ -343,9 +344,19 @@ async def run(args: argparse.Namespace) -> int:
             rss_phases.append(f"after {name} {rss_kib() / 1024:.1f} MiB")
         gc.collect()
         rss_gc = rss_kib()
+        # Live Python objects, not RSS: CPython keeps freed arenas, so RSS never falls
+        # back. The fake's own message store and the benchmark's stamps are dropped first.
+        fake.messages.clear()
+        for table in (stamps.arrived, stamps.handled, stamps.replied):
+            table.clear()
+        gc.collect()
+        blocks_after = sys.getallocatedblocks()
         state_after = bot_state(bot)
         print(f"\nRSS: before the messages {rss_before / 1024:.1f} MiB, "
               f"{', '.join(rss_phases)}, after gc.collect() {rss_gc / 1024:.1f} MiB")
+        print(f"live Python memory blocks: before {blocks_before:,}, after {blocks_after:,} "
+              f"({blocks_after - blocks_before:+,}; the bounded cooldown and answered-id "
+              "tables below account for part of it)")
         print("bot state before -> after: " + ", ".join(
             f"{k} {state_before[k]} -> {v}" for k, v in state_after.items()))
         bad = sum(r["duplicates"] + r["missing"] + r["false"] for r in results)
