@@ -176,3 +176,19 @@ def test_adversarial_repetition_gives_sane_answer() -> None:
     """A 4,000-character wall of fragments is handled (speed is measured in scripts/)."""
     assert detect(("i am going to kill myself " * 200)[:4000]) is not None
     assert detect(("not kill myself . " * 300)[:4000]) is None
+
+
+@pytest.mark.parametrize("text, category", [
+    ("honestly i just wanna fucking die", "suicide"),
+    ("everyone would be happier without me", "suicide"),
+    ("i hope i don't wake up tomorrow", "suicide"),
+    ("i keep thinking about jumping off a bridge, i want to jump off a bridge", "suicide"),
+    ("finna end it tonight", "suicide"),
+    ("she's cutting again and won't talk to me", "self_harm"),
+    ("gave him narcan and it isn't working, narcan not working", "overdose"),
+    ("i popped a bunch of my xanax", "overdose"),
+])
+def test_broadened_paraphrases_are_detected(text, category):
+    """Common paraphrases (slang, fillers, burden, means, bystander signs) are detected."""
+    found = detect(text)
+    assert found is not None and found.category == category
