@@ -7,7 +7,6 @@ message text is never printed, and no assert compares an expression that holds r
 (pytest would echo it).
 """
 
-import json
 import re
 import unicodedata
 from collections import Counter
@@ -16,30 +15,16 @@ from pathlib import Path
 
 import pytest
 
+from tests import corpus
+
 DATA = Path(__file__).resolve().parents[1] / "data"
 HOLDOUT = DATA / "crisis_holdout.jsonl"
 MAIN_CORPUS = DATA / "crisis_corpus.jsonl"
 
-FIELDS = {"text", "crisis", "category", "severity", "subject", "family"}
-CATEGORIES = {"suicide", "self_harm", "overdose"}
-SEVERITIES = {"urgent", "concern"}
-SUBJECTS = {"self", "other"}
 
 # Positive family -> (category, severity, subject) it must carry; None means "any allowed value".
 # Same family names and meanings as tests/data/README.md.
-POSITIVE_FAMILIES = {
-    "suicide_urgent_self": ("suicide", "urgent", "self"),
-    "suicide_concern_self": ("suicide", "concern", "self"),
-    "suicide_other": ("suicide", None, "other"),
-    "self_harm_urgent": ("self_harm", "urgent", "self"),
-    "self_harm_concern": ("self_harm", "concern", "self"),
-    "self_harm_other": ("self_harm", None, "other"),
-    "overdose_self": ("overdose", None, "self"),
-    "overdose_bystander": ("overdose", "urgent", "other"),
-    "obfuscated_suicide": ("suicide", None, None),
-    "obfuscated_self_harm": ("self_harm", None, None),
-    "obfuscated_overdose": ("overdose", None, None),
-}
+POSITIVE_FAMILIES = corpus.POSITIVE_FAMILIES
 
 # Family -> minimum rows (the held-out brief's minimums).
 POSITIVE_MINIMUMS = {
@@ -75,35 +60,9 @@ def _text_key(text: str) -> str:
     return " ".join(_PUNCTUATION.sub(" ", text).split())
 
 
-def _parse(path: Path) -> tuple[tuple[tuple[int, dict], ...], tuple[str, ...]]:
-    """Parse a JSONL file into (line number, row) pairs plus problems that name lines only."""
-    rows: list[tuple[int, dict]] = []
-    problems: list[str] = []
-    try:
-        content = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return (), (f"{path.name}: not valid UTF-8 at byte {exc.start}",)
-    if content and not content.endswith("\n"):
-        problems.append(f"{path.name}: last line has no newline")
-    for number, line in enumerate(content.split("\n")[:-1], start=1):
-        if not line.strip():
-            problems.append(f"{path.name} line {number}: blank line")
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            problems.append(f"{path.name} line {number}: invalid JSON at column {exc.colno}")
-            continue
-        if not isinstance(row, dict):
-            problems.append(f"{path.name} line {number}: not a JSON object")
-            continue
-        rows.append((number, row))
-    return tuple(rows), tuple(problems)
-
-
 @cache
 def _load() -> tuple[tuple[tuple[int, dict], ...], tuple[str, ...]]:
-    return _parse(HOLDOUT)
+    return corpus.parse(HOLDOUT)
 
 
 def _rows() -> list[tuple[int, dict]]:
@@ -112,11 +71,6 @@ def _rows() -> list[tuple[int, dict]]:
 
 def _words(row: dict) -> int:
     return len(str(row.get("text", "")).split())
-
-
-def _matches(row: dict, pattern: tuple[str | None, str | None, str | None]) -> bool:
-    labels = (row.get("category"), row.get("severity"), row.get("subject"))
-    return all(want is None or want == got for want, got in zip(pattern, labels, strict=True))
 
 
 def test_holdout_file_exists_and_is_not_empty():
@@ -133,54 +87,17 @@ def test_every_line_parses_as_a_json_object():
 
 def test_every_row_has_exactly_the_six_fields_with_the_right_types():
     """Each row has text (non-empty str), crisis (bool), family (str) and the three labels."""
-    problems = []
-    for number, row in _rows():
-        keys = set(row)
-        if keys != FIELDS:
-            problems.append(f"line {number}: fields {sorted(keys ^ FIELDS)} missing or extra")
-            continue
-        if not isinstance(row["text"], str) or not row["text"].strip():
-            problems.append(f"line {number}: text must be a non-empty string")
-        if not isinstance(row["crisis"], bool):
-            problems.append(f"line {number}: crisis must be true or false")
-        if not isinstance(row["family"], str) or not row["family"]:
-            problems.append(f"line {number}: family must be a non-empty string")
-    assert problems == []
+    assert corpus.field_problems(_load()[0]) == []
 
 
 def test_labels_are_consistent_with_the_crisis_flag():
     """crisis false has null labels; crisis true has all three labels from the allowed values."""
-    problems = []
-    for number, row in _rows():
-        labels = {k: row.get(k) for k in ("category", "severity", "subject")}
-        if row.get("crisis") is False:
-            set_fields = [k for k, v in labels.items() if v is not None]
-            if set_fields:
-                problems.append(f"line {number}: crisis false but {set_fields} not null")
-        elif row.get("crisis") is True:
-            if labels["category"] not in CATEGORIES:
-                problems.append(f"line {number}: category not one of {sorted(CATEGORIES)}")
-            if labels["severity"] not in SEVERITIES:
-                problems.append(f"line {number}: severity not one of {sorted(SEVERITIES)}")
-            if labels["subject"] not in SUBJECTS:
-                problems.append(f"line {number}: subject not one of {sorted(SUBJECTS)}")
-    assert problems == []
+    assert corpus.label_problems(_load()[0]) == []
 
 
 def test_every_family_is_known_and_agrees_with_the_labels():
     """Positive families carry their labels; false-positive families are never crisis."""
-    problems = []
-    for number, row in _rows():
-        family = row.get("family")
-        if family in POSITIVE_FAMILIES:
-            if row.get("crisis") is not True or not _matches(row, POSITIVE_FAMILIES[family]):
-                problems.append(f"line {number}: labels disagree with family {family!r}")
-        elif family in NEGATIVE_FAMILIES:
-            if row.get("crisis") is not False:
-                problems.append(f"line {number}: family {family!r} must be crisis false")
-        else:
-            problems.append(f"line {number}: unknown family {family!r}")
-    assert problems == []
+    assert corpus.family_problems(_load()[0], NEGATIVE_FAMILIES) == []
 
 
 def test_no_duplicate_texts_within_the_holdout():
@@ -199,7 +116,7 @@ def test_no_duplicate_texts_within_the_holdout():
 def test_no_text_is_shared_with_the_main_corpus():
     """No held-out text also appears in crisis_corpus.jsonl (same comparison key)."""
     assert MAIN_CORPUS.is_file(), f"{MAIN_CORPUS.name} missing: cannot check overlap"
-    main_rows, main_problems = _parse(MAIN_CORPUS)
+    main_rows, main_problems = corpus.parse(MAIN_CORPUS)
     assert main_problems == ()
     main_keys = {_text_key(str(row.get("text", ""))): number for number, row in main_rows}
     shared = []
