@@ -8,6 +8,7 @@ import logging
 import signal
 import sys
 
+import aiohttp
 import discord
 import yarl
 
@@ -72,6 +73,11 @@ class BotRunner:
             await self.bot.close()
             raise StartupError(f"could not log in to Discord (HTTP {exc.status}); "
                                "check DISCORD_API_BASE and your network") from None
+        except (aiohttp.ClientError, OSError) as exc:
+            await self.bot.close()
+            raise StartupError(f"could not reach Discord at {discord.http.Route.BASE} "
+                               f"({type(exc).__name__}); check your network, or "
+                               "DISCORD_API_BASE if you use a proxy") from None
         self._connect_task = asyncio.create_task(self.bot.connect(reconnect=True),
                                                  name="discord-connect")
 

@@ -110,3 +110,46 @@ def test_scan_cli_end_to_end(tmp_path):
                       "rule": None}
     assert "error" in out[2]
     assert marker not in result.stdout and marker not in result.stderr
+
+
+def test_unreachable_discord_is_a_clear_error(tmp_path):
+    """When Discord cannot be reached, run exits 1 with a sentence, not a traceback."""
+    result = run_cli("run", env_extra={"DISCORD_TOKEN": "x",
+                                       "DISCORD_API_BASE": "http://127.0.0.1:9/api/v10",
+                                       "DATABASE_PATH": str(tmp_path / "db.sqlite3")},
+                     cwd=tmp_path)
+    assert result.returncode == 1
+    assert "could not reach Discord" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_rejected_token_says_so_plainly(tmp_path):
+    """A token the API answers with 401 is reported as rejected, naming DISCORD_TOKEN."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    class Unauthorized(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = b'{"message": "401: Unauthorized", "code": 0}'
+            self.send_response(401)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Unauthorized)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}/api/v10"
+        result = run_cli("run", env_extra={"DISCORD_TOKEN": "bad", "DISCORD_API_BASE": base,
+                                           "DATABASE_PATH": str(tmp_path / "db.sqlite3")},
+                         cwd=tmp_path)
+    finally:
+        server.shutdown()
+    assert result.returncode == 1
+    assert "rejected DISCORD_TOKEN" in result.stderr and "401" in result.stderr
+    assert "Traceback" not in result.stderr
