@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bot.content.hotlines import HotlineDirectory, load_hotlines
 from bot.content.topics import TopicLibrary, load_topics
-from bot.crisis import Detector, check_rules, load_rules
+from bot.crisis import Detector, check_examples, load_rules
 from bot.problems import Problem
 
 
@@ -36,8 +36,11 @@ def load_content(content_dir: Path) -> tuple[Content | None, list[Problem]]:
     problems += hotline_problems
     rules, rule_problems = load_rules(content_dir / "crisis")
     problems += rule_problems
-    if not rule_problems:
-        problems += check_rules(content_dir / "crisis")
-    if any(p.severity == "error" for p in problems):
+    detector = None
+    if not any(p.severity == "error" for p in rule_problems):
+        # The detector that will serve is the one whose examples are checked.
+        detector = Detector(rules)
+        problems += check_examples(rules, detector)
+    if detector is None or any(p.severity == "error" for p in problems):
         return None, problems
-    return Content(topics=topics, hotlines=hotlines, detector=Detector(rules)), problems
+    return Content(topics=topics, hotlines=hotlines, detector=detector), problems

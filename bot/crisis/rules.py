@@ -295,12 +295,18 @@ def load_rules(directory: Path) -> tuple[RuleSet, list[Problem]]:
 
 def check_rules(directory: Path) -> list[Problem]:
     """Load the rules and run every example; each failing example is one Problem."""
-    from bot.crisis.detector import Detector  # local: the detector imports this module
-
     ruleset, problems = load_rules(directory)
     if any(p.severity == "error" for p in problems):
         return problems
-    det = Detector(ruleset)
+    return problems + check_examples(ruleset)
+
+
+def check_examples(ruleset: RuleSet, det=None) -> list[Problem]:
+    """Run every rule and context example of an already loaded rule set."""
+    from bot.crisis.detector import Detector  # local: the detector imports this module
+
+    problems: list[Problem] = []
+    det = det or Detector(ruleset)
     for rule in ruleset.rules:
         for kind, examples in (("match", rule.spec.examples.match),
                                ("no_match", rule.spec.examples.no_match)):
