@@ -9,6 +9,9 @@ import json
 from functools import cache
 from pathlib import Path
 
+DATA = Path(__file__).resolve().parent / "data"
+CORPORA = (DATA / "crisis_corpus.jsonl", DATA / "crisis_holdout.jsonl")
+
 FIELDS = {"text", "crisis", "category", "severity", "subject", "family"}
 CATEGORIES = {"suicide", "self_harm", "overdose"}
 SEVERITIES = {"urgent", "concern"}
@@ -28,6 +31,13 @@ POSITIVE_FAMILIES = {
     "obfuscated_self_harm": ("self_harm", None, None),
     "obfuscated_overdose": ("overdose", None, None),
 }
+
+# Families of messages that are not a crisis (the false-positive families).
+NEGATIVE_FAMILIES = frozenset({
+    "figurative", "negation", "past_recovery", "news_third_party", "question_topic",
+    "lyrics_quote", "harassment_kys", "substring_trap", "everyday_recovery_chat",
+    "gaming_sports_food",
+})
 
 Rows = tuple[tuple[int, dict], ...]
 

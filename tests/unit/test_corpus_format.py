@@ -54,27 +54,6 @@ def _rows() -> list[tuple[int, dict]]:
     return list(_load()[0])
 
 
-def test_every_line_parses_as_a_json_object():
-    """The file is UTF-8, newline-terminated JSONL with no blank or malformed lines."""
-    problems = list(_load()[1])
-    assert problems == []
-
-
-def test_every_row_has_exactly_the_six_fields_with_the_right_types():
-    """Each row has text (non-empty str), crisis (bool), family (str) and the three labels."""
-    assert corpus.field_problems(_load()[0]) == []
-
-
-def test_labels_are_consistent_with_the_crisis_flag():
-    """crisis false has null labels; crisis true has all three labels from the allowed values."""
-    assert corpus.label_problems(_load()[0]) == []
-
-
-def test_every_family_is_known_and_agrees_with_the_labels():
-    """Positive families carry their labels; false-positive families are never crisis."""
-    assert corpus.family_problems(_load()[0], NEGATIVE_FAMILIES) == []
-
-
 def test_no_duplicate_texts():
     """No two rows have the same text, ignoring case and runs of whitespace."""
     first_seen: dict[str, int] = {}
