@@ -232,11 +232,8 @@ def load_rules(directory: Path) -> tuple[RuleSet, list[Problem]]:
     for path, cf in parsed:
         for ctx in cf.contexts:
             where = f"{path}: context '{ctx.id}'"
-            if ctx.id in seen:
-                problems.append(Problem(where, f"id is already used in {seen[ctx.id]}",
-                                        "give every rule and context its own id"))
+            if not _claim_id(seen, ctx.id, where, path, problems):
                 continue
-            seen[ctx.id] = str(path)
             phrases = _compile_phrases(where, ctx.phrases, templates, problems)
             unless = _compile_phrases(where, ctx.unless, templates, problems)
             toks = {tuple(p.split()) for p in phrases}
@@ -254,11 +251,8 @@ def load_rules(directory: Path) -> tuple[RuleSet, list[Problem]]:
     for path, cf in parsed:
         for spec in cf.rules:
             where = f"{path}: rule '{spec.id}'"
-            if spec.id in seen:
-                problems.append(Problem(where, f"id is already used in {seen[spec.id]}",
-                                        "give every rule and context its own id"))
+            if not _claim_id(seen, spec.id, where, path, problems):
                 continue
-            seen[spec.id] = str(path)
             for name in spec.ignore_contexts:
                 if name not in ctx_index:
                     problems.append(Problem(f"{where}.ignore_contexts",
@@ -291,6 +285,17 @@ def load_rules(directory: Path) -> tuple[RuleSet, list[Problem]]:
     for lst in rs.anchors.values():
         lst[:] = sorted(set(lst))
     return rs, problems
+
+
+def _claim_id(seen: dict[str, str], item_id: str, where: str, path: Path,
+              problems: list[Problem]) -> bool:
+    """Record that `path` defines `item_id`; False (and a problem) if it is taken."""
+    if item_id in seen:
+        problems.append(Problem(where, f"id is already used in {seen[item_id]}",
+                                "give every rule and context its own id"))
+        return False
+    seen[item_id] = str(path)
+    return True
 
 
 def check_rules(directory: Path) -> list[Problem]:
