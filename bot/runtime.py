@@ -8,7 +8,7 @@ cannot disagree after a failed write.
 from __future__ import annotations
 
 from bot.settings import Settings
-from bot.store import UNSET, GuildSettings, SettingsCache, Store, UsageRecorder
+from bot.store import GuildSettings, SettingsCache, Store, UsageRecorder
 
 _SET_OPS = {
     ("ignored_channels", True): "add_ignored_channel",
@@ -75,4 +75,4 @@ def make_runtime(store: Store, settings: Settings):
     return LiveSettings(store), usage
 
 
-__all__ = ["UNSET", "LiveSettings", "make_runtime"]
+__all__ = ["LiveSettings", "make_runtime"]
