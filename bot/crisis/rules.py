@@ -138,7 +138,47 @@ class RuleSet:
     gates: set[str] = field(default_factory=set)
 
 
-_SLOT = re.compile(r"\{([^{}]*)\}")
+def _split_slots(phrase: str) -> list[str]:
+    """Split at top-level braces: even items are literal text, odd items slot contents
+    (which may hold nested slots: "{this week|{weekday}}"). Raises ValueError when the
+    braces do not pair up."""
+    parts: list[str] = []
+    depth = 0
+    start = 0
+    for i, ch in enumerate(phrase):
+        if ch == "{":
+            if depth == 0:
+                parts.append(phrase[start:i])
+                start = i + 1
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth < 0:
+                raise ValueError("has a '}' without a matching '{'")
+            if depth == 0:
+                parts.append(phrase[start:i])
+                start = i + 1
+    if depth:
+        raise ValueError("has a '{' without a matching '}'")
+    parts.append(phrase[start:])
+    return parts
+
+
+def _split_top(text: str, sep: str) -> list[str]:
+    """Split `text` at `sep` characters that are not inside braces."""
+    out: list[str] = []
+    depth = 0
+    start = 0
+    for i, ch in enumerate(text):
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        elif ch == sep and depth == 0:
+            out.append(text[start:i])
+            start = i + 1
+    out.append(text[start:])
+    return out
 
 
 def expand(phrase: str, templates: dict[str, list[str]], depth: int = 0) -> list[str]:
@@ -146,14 +186,14 @@ def expand(phrase: str, templates: dict[str, list[str]], depth: int = 0) -> list
     ValueError when the expansion is too large or too deep."""
     if depth > 4:
         raise ValueError("templates nest more than 4 deep")
-    parts = _SLOT.split(phrase)
+    parts = _split_slots(phrase)
     choices: list[list[str]] = []
     for i, part in enumerate(parts):
         if i % 2 == 0:
             choices.append([part])
-        elif "|" in part:
+        elif "|" in part or "{" in part:
             options: list[str] = []
-            for opt in part.split("|"):
+            for opt in _split_top(part, "|"):
                 options += expand(opt, templates, depth + 1) if "{" in opt else [opt]
             choices.append(options)
         else:

@@ -130,6 +130,35 @@ def test_expansion_limit(tmp_path: Path) -> None:
         expand("{a}{a}{a}{a}", {"a": [str(i) for i in range(20)]})
 
 
+def test_nested_slots_expand() -> None:
+    """A template or a choice inside a choice expands fully: no braces are left over."""
+    got = expand("{tonight|{day}} is the {day|night {x|y}}", {"day": ["monday", "friday"]})
+    assert sorted(got)[:3] == ["friday is the day", "friday is the night x",
+                               "friday is the night y"]
+    assert len(got) == 9
+    assert not any("{" in g or "}" in g for g in got)
+
+
+@pytest.mark.parametrize("phrase", ["{a|b", "a|b}", "{a|{b}"])
+def test_unpaired_braces_are_refused(phrase: str) -> None:
+    """A phrase whose braces do not pair up is an error, not a literal with braces in it."""
+    with pytest.raises(ValueError, match="without a matching"):
+        expand(phrase, {"b": ["x"]})
+
+
+def test_unpaired_brace_is_reported_with_its_place(tmp_path: Path) -> None:
+    """`load_rules` names the rule and phrase whose braces do not pair up."""
+    _write(tmp_path, GOOD.replace("hurt {self}\"]", "hurt {self\"]", 1))
+    _, problems = load_rules(tmp_path)
+    assert any("phrases[" in p.where and "without a matching" in p.what for p in problems)
+
+
+def test_bundled_phrases_leave_no_braces() -> None:
+    """Every bundled anchor is a plain phrase: no slot was left unexpanded."""
+    ruleset, _ = load_rules(BUNDLED)
+    assert not [a for a in ruleset.anchors if "{" in a or "}" in a]
+
+
 def test_empty_directory(tmp_path: Path) -> None:
     """A folder without rule files is a problem, not an empty detector."""
     _, problems = load_rules(tmp_path)
