@@ -4,12 +4,16 @@ Data sets (each skipped with a message when absent):
 - tests/data/crisis_corpus.jsonl: {"text", "crisis", "category", "severity", "subject",
   "family"}; precision/recall per category, urgent/concern recall, false-alarm rate on the
   non-crisis part, per-family misses and false alarms.
-- tests/data/crisis_holdout.jsonl: a blind held-out corpus in the same format, reported
-  the same way (the rules must never be tuned on it; only figures are printed).
+- tests/data/crisis_dev2.jsonl: a second development corpus in the same format (it was the
+  held-out set until its rows were read while tuning; see tests/data/DEV2.md).
+- tests/data/crisis_holdout.jsonl: the blind held-out corpus in the same format, reported
+  the same way (the rules must never be tuned on it; only figures are printed, never its
+  line numbers).
 - ../shared/data/openai-moderation/self-harm-eval.jsonl: {"text", "self_harm": 0/1}; a
   detection of self_harm OR suicide counts as positive (also reported: self_harm only).
 
-Usage: python scripts/eval_crisis.py [--show-errors]   (--show-errors prints line numbers)
+Usage: python scripts/eval_crisis.py [--show-errors] [--no-holdout]
+(--show-errors prints line numbers of the development sets; --no-holdout while tuning)
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 from bot.crisis import Detector, default_detector  # noqa: E402
 
 CORPUS = ROOT / "tests" / "data" / "crisis_corpus.jsonl"
+DEV2 = ROOT / "tests" / "data" / "crisis_dev2.jsonl"
 HOLDOUT = ROOT / "tests" / "data" / "crisis_holdout.jsonl"
 OPENAI = ROOT.parent / "shared" / "data" / "openai-moderation" / "self-harm-eval.jsonl"
 CATEGORIES = ("suicide", "self_harm", "overdose")
@@ -147,11 +152,15 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--show-errors", action="store_true",
                     help="print line numbers of misses and false alarms (never the text)")
+    ap.add_argument("--no-holdout", action="store_true",
+                    help="leave the blind held-out corpus out (use this while tuning rules)")
     args = ap.parse_args()
     det = default_detector()
-    eval_corpus(det, args.show_errors)
+    eval_corpus(det, args.show_errors, CORPUS, "development corpus 1")
+    eval_corpus(det, args.show_errors, DEV2, "development corpus 2 (formerly held out)")
     # Held-out: line numbers are not printed either, so nobody tunes rules on its rows.
-    eval_corpus(det, False, HOLDOUT, "held-out corpus (blind)")
+    if not args.no_holdout:
+        eval_corpus(det, False, HOLDOUT, "held-out corpus (blind)")
     eval_openai(det, args.show_errors)
     return 0
 

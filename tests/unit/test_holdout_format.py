@@ -1,8 +1,9 @@
-"""Shape and balance of the held-out crisis corpus (tests/data/crisis_holdout.jsonl).
+"""Shape and balance of the held-out crisis corpus and of the second development corpus.
 
-The held-out set was written blind to the detector and to the main corpus (see
-tests/data/HOLDOUT.md). These tests check its format, labels and minimum counts, and that no
-message also appears in the main corpus. Failure messages name line numbers and fields only:
+tests/data/crisis_holdout.jsonl was written blind to the detector and to the other corpora
+(see tests/data/HOLDOUT.md); tests/data/crisis_dev2.jsonl was the held-out set before it
+(tests/data/DEV2.md). Both get the same checks: format, labels, minimum counts, and that no
+message also appears in another corpus. Failure messages name line numbers and fields only:
 message text is never printed, and no assert compares an expression that holds rows or texts
 (pytest would echo it).
 """
@@ -19,7 +20,9 @@ from tests import corpus
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 HOLDOUT = DATA / "crisis_holdout.jsonl"
+DEV2 = DATA / "crisis_dev2.jsonl"
 MAIN_CORPUS = DATA / "crisis_corpus.jsonl"
+ALL_CORPORA = (MAIN_CORPUS, DEV2, HOLDOUT)
 
 
 # Positive family -> (category, severity, subject) it must carry; None means "any allowed value".
@@ -61,29 +64,34 @@ def _text_key(text: str) -> str:
 
 
 @cache
-def _load() -> tuple[tuple[tuple[int, dict], ...], tuple[str, ...]]:
-    return corpus.parse(HOLDOUT)
+def _load(path: Path) -> tuple[tuple[tuple[int, dict], ...], tuple[str, ...]]:
+    return corpus.parse(path)
 
 
-def _rows() -> list[tuple[int, dict]]:
-    return list(_load()[0])
+@pytest.fixture(params=[HOLDOUT, DEV2], ids=["holdout", "dev2"])
+def path(request) -> Path:
+    return request.param
+
+
+def _rows(path: Path) -> list[tuple[int, dict]]:
+    return list(_load(path)[0])
 
 
 def _words(row: dict) -> int:
     return len(str(row.get("text", "")).split())
 
 
-def test_holdout_file_exists_and_is_not_empty():
+def test_holdout_file_exists_and_is_not_empty(path):
     """The held-out corpus is present in tests/data and has rows."""
     assert HOLDOUT.is_file()
-    assert len(_rows()) > 0
+    assert len(_rows(path)) > 0
 
 
-def test_no_duplicate_texts_within_the_holdout():
+def test_no_duplicate_texts_within_the_holdout(path):
     """No two rows share a text, ignoring case, spacing, punctuation and zero-width characters."""
     first_seen: dict[str, int] = {}
     duplicates = []
-    for number, row in _rows():
+    for number, row in _rows(path):
         key = _text_key(str(row.get("text", "")))
         if key in first_seen:
             duplicates.append(f"line {number} repeats line {first_seen[key]}")
@@ -92,47 +100,50 @@ def test_no_duplicate_texts_within_the_holdout():
     assert duplicates == []
 
 
-def test_no_text_is_shared_with_the_main_corpus():
-    """No held-out text also appears in crisis_corpus.jsonl (same comparison key)."""
-    assert MAIN_CORPUS.is_file(), f"{MAIN_CORPUS.name} missing: cannot check overlap"
-    main_rows, main_problems = corpus.parse(MAIN_CORPUS)
-    assert main_problems == ()
-    main_keys = {_text_key(str(row.get("text", ""))): number for number, row in main_rows}
+def test_no_text_is_shared_with_another_corpus(path):
+    """No text also appears in another corpus of tests/data (same comparison key)."""
     shared = []
-    for number, row in _rows():
-        key = _text_key(str(row.get("text", "")))
-        if key in main_keys:
-            shared.append(f"holdout line {number} = main corpus line {main_keys[key]}")
+    for other in ALL_CORPORA:
+        if other == path:
+            continue
+        assert other.is_file(), f"{other.name} missing: cannot check overlap"
+        other_rows, other_problems = corpus.parse(other)
+        assert other_problems == ()
+        keys = {_text_key(str(row.get("text", ""))): number for number, row in other_rows}
+        for number, row in _rows(path):
+            key = _text_key(str(row.get("text", "")))
+            if key in keys:
+                shared.append(f"{path.name} line {number} = {other.name} line {keys[key]}")
     assert shared == []
 
 
-def test_overall_size_and_balance():
+def test_overall_size_and_balance(path):
     """At least 300 rows: at least 150 crisis and 150 non-crisis."""
-    flags = Counter(row.get("crisis") for _, row in _rows())
+    flags = Counter(row.get("crisis") for _, row in _rows(path))
     assert flags[True] + flags[False] >= 300
     assert flags[True] >= 150
     assert flags[False] >= 150
 
 
 @pytest.mark.parametrize(("family", "minimum"), sorted(POSITIVE_MINIMUMS.items()))
-def test_minimum_count_per_crisis_family(family, minimum):
+def test_minimum_count_per_crisis_family(path, family, minimum):
     """Each crisis family (not counting obfuscated rows) meets its minimum."""
-    count = sum(1 for _, row in _rows() if row.get("family") == family)
+    count = sum(1 for _, row in _rows(path) if row.get("family") == family)
     assert count >= minimum
 
 
 @pytest.mark.parametrize(("family", "minimum"), sorted(NEGATIVE_FAMILIES.items()))
-def test_minimum_count_per_false_positive_family(family, minimum):
+def test_minimum_count_per_false_positive_family(path, family, minimum):
     """Each false-positive family has at least its minimum number of rows."""
-    count = sum(1 for _, row in _rows() if row.get("family") == family)
+    count = sum(1 for _, row in _rows(path) if row.get("family") == family)
     assert count >= minimum
 
 
-def test_obfuscated_forms_cover_all_three_categories():
+def test_obfuscated_forms_cover_all_three_categories(path):
     """At least 25 obfuscated crisis rows, with each of the three obfuscated families present."""
     counts = Counter(
         str(row.get("family"))
-        for _, row in _rows()
+        for _, row in _rows(path)
         if str(row.get("family")).startswith("obfuscated_")
     )
     assert sum(counts.values()) >= 25
@@ -140,15 +151,16 @@ def test_obfuscated_forms_cover_all_three_categories():
 
 
 @pytest.mark.parametrize("crisis", [True, False])
-def test_long_posts_are_present(crisis):
+def test_long_posts_are_present(path, crisis):
     """At least 15 crisis and 15 non-crisis posts are long vents of 60-250 words."""
-    count = sum(1 for _, row in _rows() if row.get("crisis") is crisis and 60 <= _words(row) <= 250)
+    count = sum(1 for _, row in _rows(path)
+                if row.get("crisis") is crisis and 60 <= _words(row) <= 250)
     assert count >= 15
 
 
-def test_most_messages_are_short():
+def test_most_messages_are_short(path):
     """More than half of all rows are 3-30 words, as in real chat."""
-    lengths = [_words(row) for _, row in _rows()]
+    lengths = [_words(row) for _, row in _rows(path)]
     short = sum(1 for n in lengths if 3 <= n <= 30)
     assert len(lengths) > 0
     assert short * 2 > len(lengths)
