@@ -1,13 +1,19 @@
 """Benchmark the crisis detector and compare it with discord.py's own message parsing.
 
 Prints plain figures:
-- messages/second for short chat messages,
+- messages/second for short chat messages (median of several runs),
 - messages/second for a realistic mix including long messages (up to 4,000 characters),
-- worst-case microseconds on adversarial input (4,000 characters of trigger fragments),
+- per adversarial input of 4,000 characters (trigger fragments, leetspeak, look-alike
+  letters, invisible characters, letter spacing, elongation, ...): the 99th percentile of
+  one call (median over several rounds) and the slowest call seen,
 - detect's cost as a percentage of discord.py parsing one MESSAGE_CREATE event
   (json.loads of the raw gateway payload + ConnectionState.parse_message_create).
 
-Usage: python scripts/bench_detect.py [--seconds 1.0]
+Shared machines are noisy: every figure is a median of --runs runs, and the adversarial
+rounds are interleaved so that a slow moment hits all inputs alike. The max is reported
+as seen (a single scheduler hiccup shows there, not in the p99).
+
+Usage: python scripts/bench_detect.py [--seconds 0.5] [--runs 5] [--calls 200]
 """
 
 from __future__ import annotations
@@ -44,6 +50,8 @@ SHORT = [
     "who's joining the meeting at 7pm?",
 ]
 SHORT_WITH_CRISIS = [*SHORT, "i want to die", "I'm not going to kill myself"]
+LIMIT_US = 1000  # issue 3: no 4,000-character input may take longer
+AIM_US = 700  # with room for the rules still to come
 
 
 def _long_messages(rng: random.Random) -> list[str]:
@@ -69,16 +77,12 @@ def _rate(fn, messages: list[str], seconds: float) -> float:
     return n / (time.perf_counter() - start)
 
 
-def _worst_us(fn, text: str, repeat: int = 200) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn(text)
-        times.append(time.perf_counter() - t)
-    return max(sorted(times)[: int(repeat * 0.99)]) * 1e6  # p99, ignoring scheduler spikes
+def _median_rate(fn, messages: list[str], seconds: float, runs: int) -> float:
+    return statistics.median(_rate(fn, messages, seconds) for _ in range(runs))
 
 
 def _adversarial() -> dict[str, str]:
+    """The shapes named in issue 3."""
     return {
         "repeated intent phrase": ("i am going to kill myself " * 200)[:4000],
         "repeated negated phrase": ("i am not going to kill myself . " * 150)[:4000],
@@ -88,6 +92,44 @@ def _adversarial() -> dict[str, str]:
         "leet + homoglyphs": ("k1ll mys3lf кill " * 250)[:4000],
         "zero-width soup": ("k\u200bi\u200bl\u200bl " * 500)[:4000],
     }
+
+
+def _more_adversarial() -> dict[str, str]:
+    """Other shapes that exercise each normalisation step at its worst."""
+    rng = random.Random(3)
+    leet_words = " ".join(
+        rng.choice("abcdefghkmnprtuvwxyz") + rng.choice("013457")
+        + rng.choice("abcdefghklmnoprstuvw") + rng.choice("013457") for _ in range(800))
+    zalgo = "".join(c + "".join(chr(rng.randrange(0x300, 0x370)) for _ in range(3))
+                    for c in "kill myself " * 100)
+    return {
+        "look-alikes + symbols": ("к!ll mуsеlf $uicide d!e " * 200)[:4000],
+        "distinct leet words": leet_words[:4000],
+        "single-letter runs": ("a b c xx " * 500)[:4000],
+        "zalgo marks": zalgo[:4000],
+        "full-width letters": ("ｋｉｌｌ ｍｙｓｅｌｆ " * 400)[:4000],
+        "emoji wall": "".join(chr(rng.randrange(0x1F600, 0x1F650)) for _ in range(2000)),
+        "cjk text": "".join(chr(rng.randrange(0x4E00, 0x9FFF)) for _ in range(4000)),
+        "sentence breaks": "i want to die!\n" * 266,
+    }
+
+
+def _adversarial_us(fn, cases: dict[str, str], calls: int,
+                    runs: int) -> dict[str, tuple[float, float]]:
+    """(median over `runs` rounds of the p99 of `calls` calls, slowest call) per case."""
+    p99s: dict[str, list[float]] = {name: [] for name in cases}
+    worst = dict.fromkeys(cases, 0.0)
+    for _ in range(runs):
+        for name, text in cases.items():
+            times = []
+            for _ in range(calls):
+                t = time.perf_counter()
+                fn(text)
+                times.append(time.perf_counter() - t)
+            times.sort()
+            p99s[name].append(times[min(len(times) - 1, int(len(times) * 0.99))] * 1e6)
+            worst[name] = max(worst[name], times[-1] * 1e6)
+    return {name: (statistics.median(p99s[name]), worst[name]) for name in cases}
 
 
 async def _discord_parse_us(seconds: float) -> float | None:
@@ -128,44 +170,52 @@ async def _discord_parse_us(seconds: float) -> float | None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seconds", type=float, default=1.0, help="time per measurement")
+    ap.add_argument("--seconds", type=float, default=0.5, help="time per throughput run")
+    ap.add_argument("--runs", type=int, default=5, help="runs (rounds) per figure")
+    ap.add_argument("--calls", type=int, default=200, help="calls per adversarial round")
     args = ap.parse_args()
     det = default_detector()
     detect = det.detect
     rng = random.Random(7)
-    for m in SHORT_WITH_CRISIS:  # warm up lazy tables
+    named, more = _adversarial(), _more_adversarial()
+    for m in [*SHORT_WITH_CRISIS, *named.values(), *more.values()]:  # warm up lazy tables
         detect(m)
 
-    short_rates = [_rate(detect, SHORT, args.seconds) for _ in range(3)]
-    short = statistics.median(short_rates)
+    short = _median_rate(detect, SHORT, args.seconds, args.runs)
     print(f"short chat messages: {short:,.0f} msg/s "
-          f"({1e6 / short:.2f} us/msg; median of 3 runs; target >= 300,000)")
-    crisis_rate = _rate(detect, SHORT_WITH_CRISIS, args.seconds)
+          f"({1e6 / short:.2f} us/msg; median of {args.runs} runs; target >= 300,000)")
+    crisis_rate = _median_rate(detect, SHORT_WITH_CRISIS, args.seconds, args.runs)
     print(f"short messages incl. 2 crisis-like in 18: {crisis_rate:,.0f} msg/s")
 
     longs = _long_messages(rng)
     mix = SHORT * 6 + longs  # about 5% long messages, up to 4,000 characters
-    mix_rate = _rate(detect, mix, args.seconds)
+    mix_rate = _median_rate(detect, mix, args.seconds, args.runs)
     print(f"realistic mix ({len(mix)} messages, {len(longs)} of 300-4,000 chars): "
           f"{mix_rate:,.0f} msg/s")
-    long_rate = _rate(detect, longs, args.seconds)
+    long_rate = _median_rate(detect, longs, args.seconds, args.runs)
     print(f"long messages only (300-4,000 chars): {long_rate:,.0f} msg/s")
 
-    worst = 0.0
-    for name, text in _adversarial().items():
-        us = _worst_us(detect, text)
-        worst = max(worst, us)
-        print(f"adversarial '{name}' ({len(text)} chars): {us:,.0f} us (p99)")
-    print(f"worst adversarial case: {worst:,.0f} us (limit 1,000 us)")
+    results = _adversarial_us(detect, {**named, **more}, args.calls, args.runs)
+    how = f"p99 of {args.calls} calls, median of {args.runs} rounds"
+    for group, cases in (("adversarial", named), ("more adversarial", more)):
+        for name, text in cases.items():
+            p99, top = results[name]
+            print(f"{group} '{name}' ({len(text)} chars): {p99:,.0f} us p99, "
+                  f"{top:,.0f} us max")
+        worst_name = max(cases, key=lambda n: results[n][0])
+        print(f"worst {group} p99: {results[worst_name][0]:,.0f} us ('{worst_name}'; "
+              f"{how}; limit {LIMIT_US:,} us, aim <= {AIM_US} us)")
 
-    parse_us = asyncio.run(_discord_parse_us(args.seconds))
-    if parse_us is None:
+    parse = [asyncio.run(_discord_parse_us(args.seconds)) for _ in range(args.runs)]
+    if parse[0] is None:
         print("discord.py not installed: parse comparison skipped")
     else:
+        parse_us = statistics.median(parse)
         detect_us = 1e6 / short
-        print(f"discord.py json.loads + parse_message_create: {parse_us:.1f} us/event")
+        print(f"discord.py json.loads + parse_message_create: {parse_us:.1f} us/event "
+              f"(median of {args.runs} runs)")
         print(f"detect on a short message: {detect_us:.2f} us = "
-              f"{100 * detect_us / parse_us:.1f}% of discord.py's parse cost")
+              f"{100 * detect_us / parse_us:.1f}% of discord.py's parse cost (target < 10%)")
     return 0
 
 

@@ -16,7 +16,14 @@ from pathlib import Path
 
 import ahocorasick
 
-from bot.crisis.normalize import BREAK, SOFT_BREAK, normalize_once, quick
+from bot.crisis.normalize import (
+    BREAK,
+    SOFT_BREAK,
+    complete_quick,
+    needs_completion,
+    normalize_once,
+    quick,
+)
 from bot.crisis.rules import Rule, RuleSet, load_rules
 from bot.paths import bundled_content_dir
 from bot.problems import ContentError
@@ -54,10 +61,6 @@ class Candidate:
 def _rank(rule: Rule) -> tuple[int, int, int]:
     return (_SEVERITY[rule.severity], _CATEGORY[rule.category], _SUBJECT[rule.subject])
 
-
-# What the gate keys look for (elongation, letter spacing) on the quick form, as one regex
-# for when the automaton pass stops early.
-_GATE_RE = re.compile(r"([a-z])\1\1|(?<![^ ])[a-z] [a-z] [a-z](?![^ ])")
 
 # Context phrases write any number as 0 ("{number} kms").
 _NUMBER = re.compile(r"(?<!\S)[0-9]\S*")
@@ -98,12 +101,13 @@ class Detector:
         if not len(self._auto):
             return "", []
         norm = quick(text)
-        fast = norm is not None
         if norm is None:
             norm = normalize_once(text)
-        found = self._scan(norm, fast)
+            return norm, self._scan(norm, False) or []
+        found = self._scan(norm, True)
         if found is None:  # a gate fired on the fast path: elongation or letter spacing
-            norm = normalize_once(text)
+            # Same as normalize_once(text), without redoing what quick already did.
+            norm = complete_quick(norm)
             found = self._scan(norm, False) or []
         return norm, found
 
@@ -118,13 +122,21 @@ class Detector:
             raw.append((end - length + 1, length, idxs))
             if len(raw) >= MAX_HITS * 4:
                 # Enough hits: stop iterating (adversarial walls of phrases). On the fast
-                # path a gate may lie further on; one C-level regex says if it could.
-                if fast and _GATE_RE.search(norm) is not None:
+                # path a gate may lie further on; a cheap check says if it could. (When it
+                # says yes wrongly, the caller's rescan finds the same hits.)
+                if fast and needs_completion(norm):
                     return None
                 break
         hits = []
+        # Token index of each hit = spaces before it (padded[start] is the space before the
+        # phrase), counted on from the previous hit rather than from the start each time.
+        at = first = 0
         for start, length, idxs in raw:
-            first = norm.count(" ", 0, start)  # padded[start] is the space before the phrase
+            if start >= at:
+                first += norm.count(" ", at, start)
+            else:
+                first -= norm.count(" ", start, at)
+            at = start
             ntok = padded.count(" ", start + 1, start + length - 1) + 1
             hits.append((first, ntok, idxs))
         return hits

@@ -14,12 +14,16 @@ runs of three or more of one letter become one), and letter-spaced words
 every phrase so that form matches too).
 
 Speed: most messages are short ASCII without any of those tricks. They take the fast
-path (``str.lower`` + one ``str.translate`` + a split/join); one precompiled regex
-decides whether the slower steps are needed. ``normalize`` is idempotent.
+path (one ``bytes.translate`` + a split/join, see `quick`). The full path does every step
+with whole-string C operations (``str.replace``, ``bytes.translate``, regex passes with a
+literal first character, no Python callback per character or per match), so its cost grows
+linearly with the length of the message whatever it contains; cheap checks skip the steps
+that have nothing to do. ``normalize`` is idempotent.
 """
 
 from __future__ import annotations
 
+import operator
 import re
 import sys
 import unicodedata
@@ -92,18 +96,31 @@ def _build_unicode_table() -> dict[int, str | None]:
     return table
 
 
-_UNICODE_TABLE: dict[int, str | None] | None = None
+_TABLE_END = 0x30000
+_UNICODE_LIST: list[int | str | None] | None = None
 
 
-def _unicode_table() -> dict[int, str | None]:
-    global _UNICODE_TABLE
-    if _UNICODE_TABLE is None:
-        _UNICODE_TABLE = _build_unicode_table()
-    return _UNICODE_TABLE
+def _unicode_table() -> list[int | str | None]:
+    """`_build_unicode_table` as a list indexed by code point (below U+30000; identity is the
+    code point itself). str.translate looks a list up without hashing and without raising
+    KeyError for every unmapped character, about twice as fast as with the dict. Above the
+    list only the tag block U+E0000-U+E0FFF is mapped (dropped): see `_unicode_step`."""
+    global _UNICODE_LIST
+    if _UNICODE_LIST is None:
+        table: list[int | str | None] = list(range(_TABLE_END))
+        for cp, value in _build_unicode_table().items():
+            if cp < _TABLE_END:
+                table[cp] = value
+            elif not (_TAGS_START <= cp < _TAGS_END and value is None):  # pragma: no cover
+                raise AssertionError(f"unexpected table entry U+{cp:X}")
+        _UNICODE_LIST = table
+    return _UNICODE_LIST
 
 
-# Homoglyphs must map before leetspeak is undone; this small table does only that.
-_HOMOGLYPH_TABLE = {ord(k): v for k, v in _HOMOGLYPHS.items()}
+_TAGS_START, _TAGS_END = 0xE0000, 0xE1000
+_TAGS_RE = re.compile("[\U000E0000-\U000E0FFF]+")
+_TAGS_UTF8 = "\U000E0000".encode()[:2]  # the first two bytes of every tag character
+
 
 # --- leetspeak, elongation, letter spacing ----------------------------------------------
 _LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "!": "i", "$": "s",
@@ -112,53 +129,80 @@ _LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "!": "i", "
 # of a word followed by two letters ($uicide, 0verdose); "30mg" and "24/7" are untouched.
 # Symbols are undone before punctuation becomes spaces, digits after (so that characters
 # dropped in between, such as apostrophes, cannot hide a digit from the rule).
-_SYMBOL_LEET_RE = re.compile(r"(?<=[a-z])[!$@|+](?=[a-z])|(?<![a-z0-9])[$@](?=[a-z]{2})")
-# The same, one pattern per symbol with a plain replacement string (no Python callback per
-# match). Each looks at the text as it was before any symbol of the same kind was undone;
-# different symbols can chain ("k!|l"), which the single pattern also allows via letters.
+# Look-alike letters count as the letters they stand for ("к!ll"): the Unicode table maps
+# them later, and testing for them here gives the same result as mapping them first.
+_LETTER = "[a-z" + "".join(_HOMOGLYPHS) + "]"
+_LETTER_OR_DIGIT = "[a-z0-9" + "".join(_HOMOGLYPHS) + "]"
+# One pattern per symbol with a plain replacement string (no Python callback per match).
+# Each starts with the symbol itself so that the regex engine jumps from one occurrence to
+# the next instead of trying every position; the lookbehinds look back over it (".").
 _SYMBOL_SUBS = [
-    (sym, re.compile(rf"(?<=[a-z]){re.escape(sym)}(?=[a-z])"
-                     + (rf"|(?<![a-z0-9]){re.escape(sym)}(?=[a-z]{{2}})" if sym in "$@" else "")))
+    (sym, re.compile(
+        re.escape(sym) + f"(?:(?<={_LETTER}.)(?={_LETTER})"
+        + (f"|(?<!{_LETTER_OR_DIGIT}.)(?={_LETTER}{{2}})" if sym in "$@" else "") + ")"))
     for sym in "!$@|+"]
-# Digits are undone in whole words that start with a letter and contain only letters and
-# leet digits ("w4nt", "t0", "d13"), or as the first character before two letters.
-_DIGIT_LEET_RE = re.compile(r"(?<![^ ])[a-z][a-z013457]*[013457][a-z013457]*(?![^ ])"
-                            r"|(?<![^ ])[013](?=[a-z]{2})")
 _DIGIT_TABLE = str.maketrans({k: v for k, v in _LEET.items() if k.isdigit()})
+_LEET_DIGITS = "013457"
+# On words separated by single spaces, with a space at both ends. A whole word of letters
+# and leet digits that starts with a letter and has a digit ("w4nt", "d13"); no nested
+# repetition, so at most one pass back over each word. And a word that starts with 0, 1 or
+# 3 before two letters ("0verdose"): only that first digit changes.
+_LEET_WORD_RE = re.compile(r" ([a-z]+[013457][a-z013457]*)(?= )")
+_LEET_INITIAL_RE = re.compile(r" ([013][a-z]{2}[^ ]*)")
 _ELONG_RE = re.compile(r"([a-z])\1\1+")
-# Cheap test on the lower-cased ASCII text: does any slow step have work to do? It may
-# say yes when nothing needs doing, never the reverse (tests compare both paths).
-_DROPPED = r"[\x00-\x1f\x7f']*"
-_NEEDS_SLOW = re.compile(
-    r"[a-z][!$@|+][a-z]|(?<![a-z0-9])[$@][a-z]{2}"   # symbol leet
-    rf"|([a-z]){_DROPPED}\1{_DROPPED}\1"              # elongation (' is dropped later)
-    r"|(?<![a-z])[a-z][^a-z0-9,.!?;:\n\r\t\v\f]+[a-z][^a-z0-9,.!?;:\n\r\t\v\f]+[a-z](?![a-z])"
-)
-_SYMBOL_CHECK = re.compile(r"[a-z][!$@|+][a-z]|(?<![a-z0-9])[$@][a-z]{2}")
-_WORD_INITIAL_DIGIT = re.compile(r"(?<![^ ])[013][a-z]{2}")
-_DIGIT_CHECK = re.compile(r"[a-z][013457]|(?<![^ ])[013][a-z]{2}")
-
-
-def _digit_leet_token(tok: str) -> str:
-    once = _DIGIT_LEET_RE.sub(_leet_word, tok)
-    # A second pass catches a word-initial digit whose next letters were digits before.
-    if _WORD_INITIAL_DIGIT.search(once) is None:
-        return once
-    return _DIGIT_LEET_RE.sub(_leet_word, once)
+# C-level replacement for r"\1": a template would call back into Python for every match.
+_GROUP1 = operator.itemgetter(1)
+# On text with a space at both ends: three single-letter words in a row ("k i l").
+_SPACED_RE = re.compile(r" [a-z] [a-z] [a-z] ")
+# A run of three or more single-letter words, without its leading space.
+_RUN_RE = re.compile(r" ([a-z](?: [a-z]){2,})(?= )")
 
 
 def _digit_leet(text: str) -> str:
-    if _DIGIT_CHECK.search(text) is None:
+    """Undo leet digits in words ("w4nt t0 d13" -> "want to die"); "30mg" stays."""
+    if not any(d in text for d in _LEET_DIGITS):
         return text
-    # The patterns never cross a space, so each distinct word is undone once: a wall of
-    # repeated leet words costs one dict look-up per word, not one regex callback each.
+    # Each distinct word is looked at once (a wall of repeated leet words is common), with
+    # C-level operations only: the leet words are found among the distinct words with one
+    # regex each, translated all at once (NUL keeps them apart), then every word is mapped.
     toks = text.split(" ")
-    done = {t: _digit_leet_token(t) for t in set(toks) if _DIGIT_CHECK.search(t)}
-    return " ".join([done.get(t, t) for t in toks])
+    distinct = f" {' '.join(set(toks))} "
+    words = _LEET_WORD_RE.findall(distinct)
+    initial = _LEET_INITIAL_RE.findall(distinct)
+    if not words and not initial:
+        return text
+    # Whole words: every digit. Words starting with 0/1/3: only that first digit.
+    fixed = "\x00".join(words).translate(_DIGIT_TABLE).split("\x00") if words else []
+    if initial:
+        joined = " " + "\x00 ".join(initial)
+        for digit in "013":
+            joined = joined.replace(f" {digit}", f" {_LEET[digit]}")
+        fixed += joined[1:].split("\x00 ")
+    mapping = dict(zip(words + initial, fixed, strict=True))
+    return " ".join(map(mapping.get, toks, toks))
+
+
+def _symbol_leet(text: str) -> str:
+    for sym, pattern in _SYMBOL_SUBS:
+        if sym in text:
+            text = pattern.sub(_LEET[sym], text)
+    return text
+
+
+def _maybe_triple(text: str) -> bool:
+    """Could `text` hold three equal ASCII characters in a row? Never False when it does.
+
+    XOR of the ASCII bytes with themselves shifted by one byte is zero where two neighbours
+    are equal; two zero bytes in a row mean three equal bytes. Three big-integer operations
+    in C, several times cheaper than a regex with a back-reference."""
+    raw = text.encode("ascii", "ignore")  # dropping other characters only adds triples
+    n = int.from_bytes(raw, "little")
+    return b"\x00\x00" in (n ^ (n >> 8)).to_bytes(len(raw), "little")
 
 
 def _join_spaced(tokens: list[str]) -> list[str]:
-    """Join runs of three or more single-letter tokens into one word."""
+    """Join runs of three or more single-letter tokens into one word (reference version of
+    `_join_runs`, used when the text holds a NUL)."""
     out: list[str] = []
     run: list[str] = []
     for tok in [*tokens, ""]:
@@ -181,45 +225,112 @@ def _join_spaced(tokens: list[str]) -> list[str]:
     return out
 
 
-_SPACED_RE = re.compile(r"(?<!\S)[a-z] [a-z] [a-z](?!\S)")
+def _join_runs(text: str) -> str:
+    """`_join_spaced` on a whole single-spaced text, with C-level string operations only:
+    the runs are cut out with one regex split, joined and de-elongated all at once (NUL
+    keeps them apart), and put back."""
+    if "\x00" in text:  # never after the tables above (control characters are dropped)
+        return " ".join(_join_spaced(text.split(" ")))
+    parts = _RUN_RE.split(f" {text} ")
+    runs = parts[1::2]
+    if not runs:
+        return text
+    joined = "\x00".join(runs).replace(" ", "")
+    if _maybe_triple(joined):
+        joined = _ELONG_RE.sub(_GROUP1, joined)
+    words = joined.split("\x00")
+    if min(map(len, words)) < 2:
+        words = [w if len(w) >= 2 else r for w, r in zip(words, runs, strict=True)]
+    parts[1::2] = (" " + "\x00 ".join(words)).split("\x00")
+    return "".join(parts)[1:-1]
 
 
-def _leet_word(m: re.Match[str]) -> str:
-    return m.group().translate(_DIGIT_TABLE)
+def _tail(text: str, collapsed: bool) -> str:
+    """Digit leetspeak, spaces, elongation and letter spacing: the steps after the tables.
+    `collapsed` says the text is already single-spaced with no other white space."""
+    text = _digit_leet(text)
+    if not collapsed:
+        # The tables leave no white space but " " (the same as " ".join(text.split()),
+        # without making a string object for every word).
+        while "  " in text:
+            text = text.replace("  ", " ")
+        text = text.strip(" ")
+    if _maybe_triple(text):
+        text = _ELONG_RE.sub(_GROUP1, text)
+    if _SPACED_RE.search(f" {text} ") is None:
+        return text
+    return _join_runs(text)
 
 
 # Invisible characters used to split words ("k\u200bill"). Removing them first often leaves
 # plain ASCII, which skips the Unicode work below (a large share of adversarial input).
-_INVISIBLE = {cp: None for cp in (0x00AD, 0x034F, 0x180E, 0x200B, 0x200C, 0x200D, 0x200E,
-                                  0x200F, 0x2060, 0x2061, 0x2062, 0x2063, 0x2064, 0xFEFF)}
+# One str.replace per character present: a translate table would cost a dict look-up (and
+# a KeyError) for every character of the message.
+_INVISIBLE = tuple(chr(cp) for cp in (0x00AD, 0x034F, 0x180E, 0x200B, 0x200C, 0x200D, 0x200E,
+                                      0x200F, 0x2060, 0x2061, 0x2062, 0x2063, 0x2064, 0xFEFF))
+_ALL_ASCII = bytes(range(128))
+# Up to this many distinct non-ASCII characters (in up to _MAX_REST bytes of them), one
+# str.replace each beats translating every character of a long text.
+_MAX_REST = 1024
+_MAX_DISTINCT = 32
+
+
+def _unicode_step(text: str) -> str:
+    """The non-ASCII part of `_slow`: NFKC, case folding, symbol leetspeak, the Unicode table
+    (homoglyphs included), then NFKC again."""
+    text = unicodedata.normalize("NFKC", text)
+    folded = text.casefold()
+    if folded != text:  # NFKC of an unchanged NFKC text is itself
+        text = unicodedata.normalize("NFKC", folded)
+    text = _symbol_leet(text)
+    if text.isascii():
+        # Only ASCII left: the byte table does the same as the Unicode table (up to runs
+        # of spaces, which _tail collapses), and NFKC leaves ASCII alone.
+        return _ascii_fast(text)
+    table = _unicode_table()
+    utf8 = text.encode("utf-8", "surrogatepass")
+    # The non-ASCII characters of the text (UTF-8 keeps ASCII bytes apart).
+    rest = utf8.translate(None, _ALL_ASCII)
+    chars = set(rest.decode("utf-8", "surrogatepass")) if len(rest) <= _MAX_REST else ()
+    if 0 < len(chars) <= _MAX_DISTINCT:
+        # ASCII punctuation as bytes, then each distinct non-ASCII character once. No
+        # replacement introduces a character that a later one would change again.
+        raw = utf8.translate(_BYTES_TABLE, _BYTES_DELETE)
+        if _DOT in raw:
+            raw = raw.replace(b".", b" . ")
+        if _COMMA in raw:
+            raw = raw.replace(b",", b" , ")
+        text = raw.decode("utf-8", "surrogatepass")
+        for ch in chars:
+            cp = ord(ch)
+            if cp < _TABLE_END:
+                new = table[cp]
+                if new.__class__ is not int:
+                    text = text.replace(ch, new or "")
+            elif _TAGS_START <= cp < _TAGS_END:
+                text = text.replace(ch, "")
+    else:
+        if _TAGS_UTF8 in utf8:
+            text = _TAGS_RE.sub("", text)
+        text = text.translate(table)
+    return unicodedata.normalize("NFKC", text)
 
 
 def _slow(text: str) -> str:
     if not text.isascii():
-        stripped = text.translate(_INVISIBLE)
+        stripped = text
+        for ch in _INVISIBLE:
+            if ch in stripped:
+                stripped = stripped.replace(ch, "")
         if stripped.isascii():
             text = stripped
     if text.isascii():
         # NFKC, casefold and the homoglyph table do nothing to ASCII beyond lower().
         text = text.lower()
-        if _SYMBOL_CHECK.search(text) is not None:
-            for sym, pattern in _SYMBOL_SUBS:
-                if sym in text:
-                    text = pattern.sub(_LEET[sym], text)
-        text = _ascii_fast(text)
-    else:
-        text = unicodedata.normalize("NFKC", text)
-        text = unicodedata.normalize("NFKC", text.casefold())
-        text = text.translate(_HOMOGLYPH_TABLE)
-        if _SYMBOL_CHECK.search(text) is not None:
-            for sym, pattern in _SYMBOL_SUBS:
-                if sym in text:
-                    text = pattern.sub(_LEET[sym], text)
-        text = unicodedata.normalize("NFKC", text.translate(_unicode_table()))
-    text = " ".join(_ELONG_RE.sub(r"\1", _digit_leet(text)).split())
-    if _SPACED_RE.search(text) is None:
-        return text
-    return " ".join(_join_spaced(text.split(" ")))
+        if _symbol_leet_possible(text.encode("ascii")):
+            text = _symbol_leet(text)
+        return _tail(_ascii_fast(text), collapsed=True)
+    return _tail(_unicode_step(text), collapsed=False)
 
 
 def normalize_once(text: str) -> str:
@@ -228,8 +339,9 @@ def normalize_once(text: str) -> str:
     return _slow(text[:MAX_CHARS])
 
 
-# Byte-level version of _ASCII_TABLE for the fast path: bytes.translate is one C loop.
-# Sentence punctuation becomes "." and is padded afterwards with two replace() calls.
+# Byte-level version of _ASCII_TABLE: bytes.translate is one C loop. Sentence punctuation
+# becomes "." and is padded afterwards with two replace() calls. Bytes 128-255 (parts of
+# UTF-8 sequences) are left alone.
 _BYTES_TABLE = bytearray(range(256))
 _BYTES_DELETE = bytearray()
 for _c in range(128):
@@ -238,55 +350,100 @@ for _c in range(128):
         _BYTES_DELETE.append(_c)
     else:
         _BYTES_TABLE[_c] = ord(_v.strip() or " ")
+# The same with upper-case letters lowered, for `quick`.
+_LOWER_BYTES_TABLE = bytes(_BYTES_TABLE).translate(
+    bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz"))
 _BYTES_TABLE = bytes(_BYTES_TABLE)
 _BYTES_DELETE = bytes(_BYTES_DELETE)
-_NOT_LEET = bytes(c for c in range(256) if chr(c) not in _LEET)
+# 1 for the leet characters, 0 for the others: one bytes.translate and a memchr test.
+_LEET_FLAGS = bytes(int(chr(c) in _LEET) for c in range(256))
+_DOT, _COMMA = ord("."), ord(",")
 
 
 def _ascii_fast(low: str) -> str:
     raw = low.encode("ascii").translate(_BYTES_TABLE, _BYTES_DELETE)
-    if b"." in raw:
+    if _DOT in raw:
         raw = raw.replace(b".", b" . ")
-    if b"," in raw:
+    if _COMMA in raw:
         raw = raw.replace(b",", b" , ")
     return b" ".join(raw.split()).decode("ascii")
 
 
-_ANY_LEET = re.compile(r"[013457!$@|+]")
+# Could _symbol_leet or _digit_leet change an ASCII text? Asked on a copy of the bytes with
+# every character replaced by its class, so that a few `in` tests (C, no regex) decide:
+# letters -> "a", digits -> "0", "!|+" -> "!", "$@" -> "$", anything else -> ".".
+_SYMBOL_CLASSES = bytes(
+    ord("a") if chr(c).isascii() and chr(c).isalpha() else ord("0") if 48 <= c <= 57
+    else ord("!") if chr(c) in "!|+" else ord("$") if chr(c) in "$@" else ord(".")
+    for c in range(256))
+# For the normalised form (lower case, single spaces): letters -> "a", 0/1/3 -> "0",
+# 4/5/7 -> "1", space -> " ", anything else -> ".".
+_DIGIT_CLASSES = bytes(
+    ord("a") if 97 <= c <= 122 else ord("0") if chr(c) in "013" else ord("1")
+    if chr(c) in "457" else ord(" ") if c == 32 else ord(".")
+    for c in range(256))
+
+
+def _symbol_leet_possible(data: bytes) -> bool:
+    """Would `_symbol_leet` change this ASCII text (lower-cased or not)? Exactly when a leet
+    symbol stands between two letters, or a $/@ that does not follow a letter or digit
+    comes before two letters."""
+    m = b"." + data.translate(_SYMBOL_CLASSES)
+    if b"$" not in m:  # (memchr first: the longer patterns are slower to look for)
+        return b"!" in m and b"a!a" in m
+    return b"a!a" in m or b"a$a" in m or b".$aa" in m or b"!$aa" in m or b"$$aa" in m
+
+
+def _digit_leet_possible(data: bytes) -> bool:
+    """Could `_digit_leet` change this normalised ASCII text? When a leet digit follows a
+    letter, or a 0/1/3 starting a word comes before two letters (a superset: "a1." says
+    yes, but the word is not all letters and digits)."""
+    m = b" " + data.translate(_DIGIT_CLASSES)
+    if b"0" not in m:
+        return b"1" in m and b"a1" in m
+    return b"a0" in m or b"a1" in m or b" 0aa" in m
 
 
 def quick(text: str) -> str | None:
     """The cheap part of `normalize` for plain ASCII chat, or None when the text needs the
     full treatment (non-ASCII or leetspeak). Elongation and letter spacing are NOT undone
     here: the detector finds them with gate patterns in its one automaton pass and then
-    calls `normalize`. Not idempotent on its own; use `normalize` everywhere else."""
+    calls `complete_quick`. Not idempotent on its own; use `normalize` everywhere else."""
     if not text.isascii() or len(text) > MAX_CHARS:
         return None
-    low = text.lower()
-    raw = low.encode("ascii").translate(_BYTES_TABLE, _BYTES_DELETE)
-    if b"." in raw:
+    data = text.encode("ascii")
+    raw = data.translate(_LOWER_BYTES_TABLE, _BYTES_DELETE)
+    # (An int is looked for with memchr; a bytes needle costs a buffer request each time.)
+    if _DOT in raw:
         raw = raw.replace(b".", b" . ")
-    if b"," in raw:
+    if _COMMA in raw:
         raw = raw.replace(b",", b" , ")
-    out = b" ".join(raw.split()).decode("ascii")
+    out = b" ".join(raw.split())
     # Most chat has no digit or symbol at all; the precise checks run only when it does.
-    if _ANY_LEET.search(low) is not None and (
-        _SYMBOL_CHECK.search(low) is not None or _DIGIT_CHECK.search(out) is not None
-    ):
+    if 1 in data.translate(_LEET_FLAGS) and (
+            _symbol_leet_possible(data) or _digit_leet_possible(out)):
         return None
-    return out
+    return out.decode("ascii")
+
+
+def complete_quick(out: str) -> str:
+    """`normalize_once(text)` given `out = quick(text)` (not None): only elongation and
+    letter spacing are left to undo (quick bails out on leetspeak)."""
+    return _tail(out, collapsed=True)
+
+
+def needs_completion(out: str) -> bool:
+    """Could `complete_quick(out)` differ from `out`? (Never False when it would.)"""
+    return _maybe_triple(out) or _SPACED_RE.search(f" {out} ") is not None
 
 
 def normalize(text: str) -> str:
     """The matching form of `text` (see the module docstring). Never raises on a str."""
     if len(text) > MAX_CHARS:
         text = text[:MAX_CHARS]
-    if text.isascii():
-        low = text.lower()
-        if _NEEDS_SLOW.search(low) is None:
-            out = _ascii_fast(low)
-            if _DIGIT_CHECK.search(out) is None:
-                return out
+    out = quick(text)
+    if out is not None and not needs_completion(out):
+        return out
     # NFKC, case folding and the tables can each expose work for another step; a second
     # pass is cheap on the rare messages that get here and makes the result idempotent.
     return _slow(_slow(text))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.crisis import detect
+from bot.crisis import default_detector, detect
 from bot.crisis.normalize import normalize, normalize_slow
 
 # Characters that exercise every normalisation step.
@@ -35,3 +35,24 @@ def test_normalize_is_idempotent(text: str) -> None:
 def test_fast_path_agrees_with_full_path(text: str) -> None:
     """The cheap ASCII path returns exactly what the full pipeline would."""
     assert normalize(text) == normalize_slow(text)
+
+
+_DETECTOR = default_detector()
+_ANCHORS = sorted(_DETECTOR.ruleset.anchors)
+_FILLER = ["i", "really", "think", "im", "going", "to", "tonight", ".", ",", "not", "lol", "a b c",
+           "k i l l", "soooo", "k1ll", "кill", "30mg", "\u200b", "😂"]
+ANCHORED = st.lists(st.one_of(st.sampled_from(_ANCHORS), st.sampled_from(_FILLER)),
+                    min_size=1, max_size=120).map(" ".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(ANCHORED)
+def test_hits_point_at_their_anchor_words(text: str) -> None:
+    """Every hit's token range in the normalised text spells an anchor of exactly the rules
+    it names (checks the token arithmetic of the scan, including long messages that stop
+    at the hit limit)."""
+    norm, hits = _DETECTOR._hits(text)
+    tokens = norm.split(" ")
+    for first, ntok, idxs in hits:
+        phrase = " ".join(tokens[first:first + ntok])
+        assert tuple(_DETECTOR.ruleset.anchors[phrase]) == idxs
