@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import importlib
 import re
-import time
 import unicodedata
 
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bot.crisis.normalize import normalize, normalize_once, quick
+from bot.crisis.normalize import MAX_CHARS, normalize, quick
 
 # The module, not the function that bot.crisis re-exports under the same name.
 N = importlib.import_module("bot.crisis.normalize")
@@ -187,16 +186,9 @@ ADVERSARIAL = [
 
 
 @pytest.mark.parametrize("text", ADVERSARIAL, ids=range(len(ADVERSARIAL)))
-def test_no_input_is_slow(text: str) -> None:
-    """Linear time whatever the input: well under the 1 ms target per 4,000 characters on
-    a quiet machine; 50 ms for 6,000 leaves room for a loaded one but catches anything
-    quadratic (backtracking or per-character Python work would take seconds)."""
-    normalize_once(text)  # build the lazy tables
-    best = min(_timed(normalize_once, text) for _ in range(3))
-    assert best < 0.05
-
-
-def _timed(fn, arg) -> float:
-    start = time.perf_counter()
-    fn(arg)
-    return time.perf_counter() - start
+def test_adversarial_input_gets_a_sane_answer(text: str) -> None:
+    """Crafted walls of tricks are cut to MAX_CHARS, normalised to a bounded output and stay
+    stable on a second pass (their speed is measured by scripts/bench_detect.py, not here)."""
+    out = normalize(text)
+    assert normalize(out) == out
+    assert len(out) <= 3 * MAX_CHARS
