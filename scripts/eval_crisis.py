@@ -6,6 +6,8 @@ Data sets (each skipped with a message when absent):
   non-crisis part, per-family misses and false alarms.
 - tests/data/crisis_dev2.jsonl: a second development corpus in the same format (it was the
   held-out set until its rows were read while tuning; see tests/data/DEV2.md).
+- tests/data/crisis_dev3.jsonl: a third development corpus (the next blind set, read in
+  turn; see tests/data/DEV3.md).
 - tests/data/crisis_holdout.jsonl: the blind held-out corpus in the same format, reported
   the same way (the rules must never be tuned on it; only figures are printed, never its
   line numbers).
@@ -31,6 +33,7 @@ from bot.crisis import Detector, default_detector  # noqa: E402
 
 CORPUS = ROOT / "tests" / "data" / "crisis_corpus.jsonl"
 DEV2 = ROOT / "tests" / "data" / "crisis_dev2.jsonl"
+DEV3 = ROOT / "tests" / "data" / "crisis_dev3.jsonl"
 HOLDOUT = ROOT / "tests" / "data" / "crisis_holdout.jsonl"
 OPENAI = ROOT.parent / "shared" / "data" / "openai-moderation" / "self-harm-eval.jsonl"
 CATEGORIES = ("suicide", "self_harm", "overdose")
@@ -158,6 +161,7 @@ def main() -> int:
     det = default_detector()
     eval_corpus(det, args.show_errors, CORPUS, "development corpus 1")
     eval_corpus(det, args.show_errors, DEV2, "development corpus 2 (formerly held out)")
+    eval_corpus(det, args.show_errors, DEV3, "development corpus 3 (formerly held out)")
     # Held-out: line numbers are not printed either, so nobody tunes rules on its rows.
     if not args.no_holdout:
         eval_corpus(det, False, HOLDOUT, "held-out corpus (blind)")

@@ -10,7 +10,8 @@ from functools import cache
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parent / "data"
-CORPORA = (DATA / "crisis_corpus.jsonl", DATA / "crisis_dev2.jsonl", DATA / "crisis_holdout.jsonl")
+CORPORA = (DATA / "crisis_corpus.jsonl", DATA / "crisis_dev2.jsonl", DATA / "crisis_dev3.jsonl",
+           DATA / "crisis_holdout.jsonl")
 
 FIELDS = {"text", "crisis", "category", "severity", "subject", "family"}
 CATEGORIES = {"suicide", "self_harm", "overdose"}
