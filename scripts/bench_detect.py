@@ -95,13 +95,37 @@ def _adversarial() -> dict[str, str]:
 
 
 def _more_adversarial() -> dict[str, str]:
-    """Other shapes that exercise each normalisation step at its worst."""
+    """Other shapes that exercise each normalisation step and the context checks at their
+    worst."""
     rng = random.Random(3)
     leet_words = " ".join(
         rng.choice("abcdefghkmnprtuvwxyz") + rng.choice("013457")
         + rng.choice("abcdefghklmnoprstuvw") + rng.choice("013457") for _ in range(800))
     zalgo = "".join(c + "".join(chr(rng.randrange(0x300, 0x370)) for _ in range(3))
                     for c in "kill myself " * 100)
+    extra = random.Random(5)  # (rng above keeps drawing the same inputs as before)
+    # Words that context checks look for, none repeating the same neighbourhood: every hit
+    # has its own window to check (walls of one fragment repeat theirs).
+    context_words = [
+        "not", "never", "dont", "didnt", "wont", "cant", "no", "i", "im", "my", "he", "she",
+        "they", "friend", "brother", "sister", "used", "to", "was", "were", "years", "ago",
+        "when", "if", "how", "what", "why", "lol", "haha", "jk", "song", "lyrics", "movie",
+        "book", "game", "news", "police", "said", "says", "told", "me", "you", "should", "go",
+        "just", "really", "so", "gonna", "going", "want", "tonight", "today", "tomorrow",
+        "again", "anymore", "already", "almost", "maybe", "think", "feel", "like"]
+    anchors = ["want to die", "kill myself", "end it all", "cut myself", "took too many pills",
+               "hurt myself", "suicidal", "kms", "end my life", "overdose"]
+    varied: list[str] = []
+    while sum(len(w) + 1 for w in varied) < 4000:
+        varied += [extra.choice(context_words) for _ in range(6)] + [extra.choice(anchors)]
+    scripts = (list("abcdefghijklmnopqrstuvwxyz") + list("абвгдежзиклмнопрстуфхцчшщыьэюя")
+               + list("αβγδεζηθικλμνξοπρστυφχψω") + [chr(0x4E00 + i * 37) for i in range(40)]
+               + ["😂", "💊", "!", "?", ".", ",", " ", " ", " "])
+    mixed = " ".join(extra.choice(anchors) + " " + "".join(extra.choice(scripts) for _ in range(12))
+                     for _ in range(300))
+    marks = [chr(c) for c in range(0x300, 0x370)] + [chr(c) for c in range(0x1DC0, 0x1E00)]
+    capital_zalgo = "".join(c + "".join(extra.choice(marks) for _ in range(3))
+                            for c in "KILL MYSELF " * 100)
     return {
         "look-alikes + symbols": ("к!ll mуsеlf $uicide d!e " * 200)[:4000],
         "distinct leet words": leet_words[:4000],
@@ -111,6 +135,10 @@ def _more_adversarial() -> dict[str, str]:
         "emoji wall": "".join(chr(rng.randrange(0x1F600, 0x1F650)) for _ in range(2000)),
         "cjk text": "".join(chr(rng.randrange(0x4E00, 0x9FFF)) for _ in range(4000)),
         "sentence breaks": "i want to die!\n" * 266,
+        "varied words around anchors": " ".join(varied)[:4000],
+        "mixed scripts + anchors": mixed[:4000],
+        "capital zalgo, two mark blocks": capital_zalgo[:4000],
+        "dotted letters": ("k.y.s s.u.i.c.i.d.a.l c.u.t " * 150)[:4000],
     }
 
 

@@ -11,7 +11,10 @@ other format characters, combining marks ("zalgo"), Cyrillic/Greek look-alike le
 leetspeak inside words (``k1ll``, ``d!e``, ``$uicide``), elongation (``dieeee`` -> ``die``;
 runs of three or more of one letter become one), and letter-spaced words
 (``k i l l  m y s e l f`` -> ``killmyself``; the rule loader adds space-free variants of
-every phrase so that form matches too).
+every phrase so that form matches too). Letters separated by hyphens or asterisks
+(``o-v-e-r-d-o-s-e``, ``c*u*t``) are letter-spaced words once those become spaces; three or
+more single letters joined by dots (``c.u.t``, ``k.y.s.``) are joined too, a final dot
+staying a sentence break (``e.g.`` and ``i.e.`` have two letters and stay as they are).
 
 Speed: most messages are short ASCII without any of those tricks. They take the fast
 path (one ``bytes.translate`` + a split/join, see `quick`). The full path does every step
@@ -118,8 +121,48 @@ def _unicode_table() -> list[int | str | None]:
 
 
 _TAGS_START, _TAGS_END = 0xE0000, 0xE1000
+_YPOGEGRAMMENI, _IOTA = "\u0345", "\u03b9"  # casefold("\u0345") == "\u03b9"
+_ASCII_LOWER = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz")
+_ASCII_UPPER_RE = re.compile("[A-Z]")
 _TAGS_RE = re.compile("[\U000E0000-\U000E0FFF]+")
 _TAGS_UTF8 = "\U000E0000".encode()[:2]  # the first two bytes of every tag character
+
+# Blocks of 64 code points made (almost) only of combining marks, the ones zalgo text is
+# made of: each block is the characters whose UTF-8 starts with one prefix.
+_MARK_BLOCKS = (0x0300, 0x0340, 0x1DC0, 0x20C0)
+_MARK_PREFIXES: list[tuple[bytes, re.Pattern[bytes] | None]] | None = None
+
+
+def _drop_mark_blocks(utf8: bytes) -> str | None:
+    """The text (as UTF-8) without the characters of _MARK_BLOCKS, or None when there are
+    none to drop. A block counts only when the Unicode table drops all of its characters
+    that the text holds, so the result translates exactly like the text. Deleting the
+    prefix bytes is a C-level pass; what is left of each character is invalid UTF-8, which
+    the decoder drops (as it does lone surrogates, which the table drops too)."""
+    global _MARK_PREFIXES
+    if _MARK_PREFIXES is None:
+        table = _unicode_table()
+        prefixes = []
+        for start in _MARK_BLOCKS:
+            prefix = chr(start).encode()[:-1]
+            # The last bytes of the kept characters, as one character class after the prefix.
+            kept = b"".join(re.escape(chr(cp).encode()[-1:]) for cp in range(start, start + 64)
+                            if table[cp] is not None)
+            prefixes.append((prefix, re.compile(re.escape(prefix) + b"[" + kept + b"]")
+                             if kept else None))
+        _MARK_PREFIXES = prefixes
+    # (An int is looked for with memchr, much faster than a two-byte needle.)
+    drop = [prefix for prefix, kept_re in _MARK_PREFIXES
+            if prefix[0] in utf8 and prefix in utf8 and (
+                kept_re is None or kept_re.search(utf8) is None)]
+    if not drop:
+        return None
+    # One-byte prefixes all in one pass; the others (rare) one by one.
+    utf8 = utf8.translate(None, b"".join(p for p in drop if len(p) == 1))
+    for prefix in drop:
+        if len(prefix) > 1:
+            utf8 = utf8.replace(prefix, b"")
+    return utf8.decode("utf-8", "ignore")
 
 
 # --- leetspeak, elongation, letter spacing ----------------------------------------------
@@ -144,11 +187,12 @@ _SYMBOL_SUBS = [
 _DIGIT_TABLE = str.maketrans({k: v for k, v in _LEET.items() if k.isdigit()})
 _LEET_DIGITS = "013457"
 # On words separated by single spaces, with a space at both ends. A whole word of letters
-# and leet digits that starts with a letter and has a digit ("w4nt", "d13"); no nested
-# repetition, so at most one pass back over each word. And a word that starts with 0, 1 or
-# 3 before two letters ("0verdose"): only that first digit changes.
-_LEET_WORD_RE = re.compile(r" ([a-z]+[013457][a-z013457]*)(?= )")
-_LEET_INITIAL_RE = re.compile(r" ([013][a-z]{2}[^ ]*)")
+# and leet digits that starts with a letter and has a digit ("w4nt", "d13"); possessive, so
+# no pass back over a word. And a word that starts with 0, 1 or 3 before two letters
+# ("0verdose"): only that first digit changes (one pattern per digit, each starting with a
+# literal, with a plain replacement string).
+_LEET_WORD_RE = re.compile(r" ([a-z]++[013457][a-z013457]*+)(?= )")
+_LEET_INITIAL = [(f" {d}", re.compile(f" {d}(?=[a-z]{{2}})"), f" {_LEET[d]}") for d in "013"]
 _ELONG_RE = re.compile(r"([a-z])\1\1+")
 # C-level replacement for r"\1": a template would call back into Python for every match.
 _GROUP1 = operator.itemgetter(1)
@@ -156,30 +200,51 @@ _GROUP1 = operator.itemgetter(1)
 _SPACED_RE = re.compile(r" [a-z] [a-z] [a-z] ")
 # A run of three or more single-letter words, without its leading space.
 _RUN_RE = re.compile(r" ([a-z](?: [a-z]){2,})(?= )")
+# Three or more single letters joined by dots ("c.u.t", "k.y.s."): the match starts at the
+# first dot (a literal, so the regex engine jumps from dot to dot) and runs to the last
+# letter; the letter before it must not follow a letter or digit, and the last one must not
+# be followed by one. Look-alike letters count as letters (see _LETTER). A final dot stays a
+# sentence break. "e.g." and "i.e." have two letters and are left alone.
+_WORDISH = r"[^\W_]"
+_DOTTED_RE = re.compile(
+    rf"(\.(?<={_LETTER}\.)(?<!{_WORDISH}{_LETTER}\.){_LETTER}(?:\.{_LETTER})+)(?!{_WORDISH})")
+# The same on raw ASCII bytes of any case, for `quick`.
+_DOTTED_ASCII_RE = re.compile(
+    rb"\.(?<=[A-Za-z]\.)(?<![A-Za-z0-9][A-Za-z]\.)[A-Za-z](?:\.[A-Za-z])+(?![A-Za-z0-9])")
+
+
+def _join_dotted(text: str) -> str:
+    """Drop the dots of dotted single letters ("c.u.t" -> "cut"). One regex split; the
+    matches (letters and dots only) are undotted all at once, kept apart by spaces."""
+    if "." not in text:
+        return text
+    parts = _DOTTED_RE.split(text)
+    if len(parts) > 1:
+        parts[1::2] = " ".join(parts[1::2]).replace(".", "").split(" ")
+        text = "".join(parts)
+    return text
 
 
 def _digit_leet(text: str) -> str:
     """Undo leet digits in words ("w4nt t0 d13" -> "want to die"); "30mg" stays."""
     if not any(d in text for d in _LEET_DIGITS):
         return text
-    # Each distinct word is looked at once (a wall of repeated leet words is common), with
-    # C-level operations only: the leet words are found among the distinct words with one
-    # regex each, translated all at once (NUL keeps them apart), then every word is mapped.
-    toks = text.split(" ")
-    distinct = f" {' '.join(set(toks))} "
-    words = _LEET_WORD_RE.findall(distinct)
-    initial = _LEET_INITIAL_RE.findall(distinct)
-    if not words and not initial:
-        return text
-    # Whole words: every digit. Words starting with 0/1/3: only that first digit.
-    fixed = "\x00".join(words).translate(_DIGIT_TABLE).split("\x00") if words else []
-    if initial:
-        joined = " " + "\x00 ".join(initial)
-        for digit in "013":
-            joined = joined.replace(f" {digit}", f" {_LEET[digit]}")
-        fixed += joined[1:].split("\x00 ")
-    mapping = dict(zip(words + initial, fixed, strict=True))
-    return " ".join(map(mapping.get, toks, toks))
+    # C-level operations only: the leet words are cut out with one regex split, translated
+    # all at once (NUL keeps them apart) and put back; then the word-initial digits.
+    text = f" {text} "
+    parts = _LEET_WORD_RE.split(text)
+    if len(parts) > 1:
+        words = parts[1::2]
+        if "\x00" in text:  # never after the tables (control characters are dropped)
+            parts[1::2] = [" " + w.translate(_DIGIT_TABLE) for w in words]
+        else:
+            parts[1::2] = (" " + "\x00 ".join(words)).translate(_DIGIT_TABLE).split("\x00")
+        text = "".join(parts)
+    # Whole leet words start with a letter, these with a digit: the two never overlap.
+    for literal, pattern, letter in _LEET_INITIAL:
+        if literal in text:
+            text = pattern.sub(letter, text)
+    return text[1:-1]
 
 
 def _symbol_leet(text: str) -> str:
@@ -275,14 +340,56 @@ _MAX_REST = 1024
 _MAX_DISTINCT = 32
 
 
+_FOLD_KEPT: tuple[re.Pattern[str], dict[str, str]] | None = None
+
+
+def _fold_kept(text: str, folded: str) -> str | None:
+    """NFKC(folded), where folded = text.casefold() and text is NFKC, without a second NFKC
+    pass when case folding changed only characters that NFKC gives back; else None.
+
+    Zalgo text is thousands of marks, and a second pass over them is slow. Their case
+    folding usually changes only U+0345 (a mark, folded to a plain iota) and letters such as
+    U+1E99 (y with a ring, folded to "y" and the ring): letters whose folding is their own
+    canonical decomposition, which NFKC composes again. Left over after NFKC, U+0345 is the
+    last mark of its sequence (it has the highest combining class); an iota there composes
+    with nothing, so NFKC leaves it (checked for every character when this was written)."""
+    global _FOLD_KEPT
+    if _FOLD_KEPT is None:
+        kept = {}
+        for cp in range(0x80, 0x10000):  # (multi-character foldings are all below U+FB20)
+            ch = chr(cp)
+            fold = ch.casefold()
+            if (len(fold) > 1 and unicodedata.normalize("NFKC", ch) == ch
+                    and unicodedata.normalize("NFD", fold) == unicodedata.normalize("NFD", ch)):
+                kept[ch] = fold
+        _FOLD_KEPT = re.compile("[" + "".join(kept) + "]"), kept
+    kept_re, kept = _FOLD_KEPT
+    if _YPOGEGRAMMENI in text:
+        text = text.replace(_YPOGEGRAMMENI, _IOTA)
+    expected = text
+    if len(folded) != len(text):  # (those letters fold to several characters)
+        for ch in set(kept_re.findall(text)):
+            expected = expected.replace(ch, kept[ch])
+    return text if expected == folded else None
+
+
 def _unicode_step(text: str) -> str:
     """The non-ASCII part of `_slow`: NFKC, case folding, symbol leetspeak, the Unicode table
     (homoglyphs included), then NFKC again."""
+    # ASCII capitals are folded first: case folding turns them into the same letters after
+    # the first NFKC anyway, and this way that NFKC already composes the lower-case letters
+    # with their marks, which usually spares the second NFKC (see _fold_kept). The result
+    # is the same (checked, when this was written, for every ASCII letter followed by any
+    # two marks of U+0300-U+036F, U+1DC0-U+1DFF and U+20D0-U+20F0). As bytes: translating
+    # a non-ASCII str is slow.
+    if _ASCII_UPPER_RE.search(text):
+        text = text.encode("utf-8", "surrogatepass").translate(_ASCII_LOWER).decode(
+            "utf-8", "surrogatepass")
     text = unicodedata.normalize("NFKC", text)
     folded = text.casefold()
-    if folded != text:  # NFKC of an unchanged NFKC text is itself
-        text = unicodedata.normalize("NFKC", folded)
-    text = _symbol_leet(text)
+    if folded != text:
+        text = _fold_kept(text, folded) or unicodedata.normalize("NFKC", folded)
+    text = _join_dotted(_symbol_leet(text))
     if text.isascii():
         # Only ASCII left: the byte table does the same as the Unicode table (up to runs
         # of spaces, which _tail collapses), and NFKC leaves ASCII alone.
@@ -291,6 +398,13 @@ def _unicode_step(text: str) -> str:
     utf8 = text.encode("utf-8", "surrogatepass")
     # The non-ASCII characters of the text (UTF-8 keeps ASCII bytes apart).
     rest = utf8.translate(None, _ALL_ASCII)
+    if len(rest) > _MAX_REST:
+        # Zalgo: translating thousands of combining marks one by one is the slow part.
+        marked = _drop_mark_blocks(utf8)
+        if marked is not None:
+            text = marked
+            utf8 = text.encode("utf-8")
+            rest = utf8.translate(None, _ALL_ASCII)
     chars = set(rest.decode("utf-8", "surrogatepass")) if len(rest) <= _MAX_REST else ()
     if 0 < len(chars) <= _MAX_DISTINCT:
         # ASCII punctuation as bytes, then each distinct non-ASCII character once. No
@@ -329,7 +443,7 @@ def _slow(text: str) -> str:
         text = text.lower()
         if _symbol_leet_possible(text.encode("ascii")):
             text = _symbol_leet(text)
-        return _tail(_ascii_fast(text), collapsed=True)
+        return _tail(_ascii_fast(_join_dotted(text)), collapsed=True)
     return _tail(_unicode_step(text), collapsed=False)
 
 
@@ -406,14 +520,17 @@ def _digit_leet_possible(data: bytes) -> bool:
 
 def quick(text: str) -> str | None:
     """The cheap part of `normalize` for plain ASCII chat, or None when the text needs the
-    full treatment (non-ASCII or leetspeak). Elongation and letter spacing are NOT undone
-    here: the detector finds them with gate patterns in its one automaton pass and then
-    calls `complete_quick`. Not idempotent on its own; use `normalize` everywhere else."""
+    full treatment (non-ASCII, leetspeak or dotted letters). Elongation and letter spacing
+    are NOT undone here: the detector finds them with gate patterns in its one automaton
+    pass and then calls `complete_quick`. Not idempotent on its own; use `normalize`
+    everywhere else."""
     if not text.isascii() or len(text) > MAX_CHARS:
         return None
     data = text.encode("ascii")
-    raw = data.translate(_LOWER_BYTES_TABLE, _BYTES_DELETE)
     # (An int is looked for with memchr; a bytes needle costs a buffer request each time.)
+    if _DOT in data and _DOTTED_ASCII_RE.search(data):
+        return None
+    raw = data.translate(_LOWER_BYTES_TABLE, _BYTES_DELETE)
     if _DOT in raw:
         raw = raw.replace(b".", b" . ")
     if _COMMA in raw:

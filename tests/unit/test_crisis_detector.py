@@ -192,3 +192,16 @@ def test_broadened_paraphrases_are_detected(text, category):
     """Common paraphrases (slang, fillers, burden, means, bystander signs) are detected."""
     found = detect(text)
     assert found is not None and found.category == category
+
+
+@pytest.mark.parametrize(("dotted", "plain"), [
+    ("I'm going to c.u.t tonight", "I'm going to cut tonight"),
+    ("I really want to c.u.t again", "I really want to cut again"),
+    ("ugh k.m.s", "ugh kms"),
+    ("i feel s.u.i.c.i.d.a.l", "i feel suicidal"),
+])
+def test_dotted_letters_are_detected_like_the_word(dotted: str, plain: str) -> None:
+    """Spelling a trigger word with dots between its letters does not hide it."""
+    found = detect(plain)
+    assert found is not None
+    assert detect(dotted) == found

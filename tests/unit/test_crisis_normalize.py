@@ -42,6 +42,64 @@ def test_tricks_are_undone(raw: str, expected: str) -> None:
     assert normalize(raw) == expected
 
 
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("c.u.t", "cut"),
+    ("s.u.i.c.i.d.a.l", "suicidal"),
+    ("k.y.s.", "kys ."),                      # the final dot stays a sentence break
+    ("o-v-e-r-d-o-s-e", "overdose"),
+    ("k.m.s", "kms"),
+    ("K.M.S", "kms"),
+    ("c*u*t", "cut"),
+    ("k.i.l.l m.y.s.e.l.f", "kill myself"),
+    ("i want to c.u.t tonight", "i want to cut tonight"),
+    ("_c.u.t_", "cut"),                       # markdown around it
+    ("с.u.т", "cut"),                         # Cyrillic с and т
+    ("ｃ．ｕ．ｔ", "cut"),                       # full-width (NFKC)
+    ("U.S.A. I want to die", "usa . i want to die"),
+])
+def test_separated_letters_are_joined(raw: str, expected: str) -> None:
+    """Three or more single letters joined by dots, hyphens or asterisks become one word."""
+    assert normalize(raw) == expected
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("i.e. this", "i . e . this"),            # two letters: an abbreviation
+    ("e.g. that", "e . g . that"),
+    ("a. b. c.", "a . b . c ."),              # spaces after the dots: a list, not a word
+    ("c.u.ts", "c . u . ts"),                 # the last part is not a single letter
+    ("j.k.rowling", "j . k . rowling"),
+    ("1.2.3", "1 . 2 . 3"),
+    ("c..u..t", "c . . u . . t"),
+    ("i'm done.i want to sleep", "im done . i want to sleep"),
+])
+def test_other_dots_stay_sentence_breaks(raw: str, expected: str) -> None:
+    """Abbreviations with two letters, spaced lists and dots between words are untouched."""
+    assert normalize(raw) == expected
+
+
+def test_quick_declines_dotted_letters() -> None:
+    """The fast path leaves dotted letters to the full path instead of splitting them."""
+    assert quick("i will c.u.t") is None
+    assert quick("e.g. this") == "e . g . this"
+
+
+_WORDISH = r"[^\W_]"
+_REF_LETTER = "[a-z" + "".join(N._HOMOGLYPHS) + "]"
+_REF_DOTTED = re.compile(
+    rf"(?<!{_WORDISH}){_REF_LETTER}(?:\.{_REF_LETTER}){{2,}}(?!{_WORDISH})")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("abck.._ 1é-сΑ")), max_size=40))
+@example("a.b.cd.e.f.g")
+@example("x1.a.b.c")
+def test_join_dotted_is_the_regex_definition(text: str) -> None:
+    """Runs of three or more single letters between dots, not touching a letter or digit,
+    lose their dots; nothing else changes."""
+    expected = _REF_DOTTED.sub(lambda m: m.group().replace(".", ""), text)
+    assert N._join_dotted(text) == expected
+
+
 def test_sentence_punctuation_becomes_break_tokens() -> None:
     """Sentence ends and commas stay visible as tokens so contexts can stop at them."""
     assert normalize("I'm not okay. I want to die, really!") == (
@@ -86,7 +144,8 @@ WORDS = st.lists(st.sampled_from(
      "3ll", "1am", "0ne", "3x", "4ll", "7ab",
      "k!ll", "$uicide", "@ll", "d!e", "💊", "e\u0301", "\u200b"]), max_size=40).map(" ".join)
 CHARS = st.text(alphabet=st.sampled_from(list(
-    "abcdeiklmosty !$@|+013457'.,\n\u200bакеοι😂💊\u0301\u0345ßİﬁ\U000e0041\x00\ud800ＡK")),
+    "abcdeiklmosty !$@|+013457'.,\n\u200bакеοι😂💊\u0301\u0345ßİﬁ\U000e0041\x00\ud800ＡK"
+    "\u0300\u034f\u036f\u0370\u0374\u037e\u1dc0\u20c0\u20d0-*WYJ\u030a\u030c\u0331ẙΐ")),
     max_size=60)
 
 
@@ -158,9 +217,28 @@ def test_unicode_step_paths_equal_the_translate_table(text: str, unicode_dict) -
     symbols = folded.translate(_HOMOGLYPHS)
     for sym, pattern in _REF_SYMBOL:
         symbols = pattern.sub(N._LEET[sym], symbols)
+    symbols = _REF_DOTTED.sub(lambda m: m.group().replace(".", ""), symbols)
     expected = unicodedata.normalize("NFKC", symbols.translate(unicode_dict))
     got = N._unicode_step(text)
     # The ASCII-only shortcut collapses spaces; everything after does the same anyway.
+    assert got.split() == expected.split()
+    assert got.replace(" ", "") == expected.replace(" ", "")
+
+
+@settings(max_examples=100, deadline=None)
+@given(text=CHARS.filter(lambda t: not t.isascii()), times=st.integers(20, 120))
+def test_long_marked_text_equals_the_translate_table(text: str, times: int,
+                                                     unicode_dict) -> None:
+    """Long texts full of combining marks drop whole blocks of them at the byte level
+    (zalgo); the result is still what the table gives."""
+    text *= times
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    symbols = folded.translate(_HOMOGLYPHS)
+    for sym, pattern in _REF_SYMBOL:
+        symbols = pattern.sub(N._LEET[sym], symbols)
+    symbols = _REF_DOTTED.sub(lambda m: m.group().replace(".", ""), symbols)
+    expected = unicodedata.normalize("NFKC", symbols.translate(unicode_dict))
+    got = N._unicode_step(text)
     assert got.split() == expected.split()
     assert got.replace(" ", "") == expected.replace(" ", "")
 
@@ -182,6 +260,9 @@ ADVERSARIAL = [
     "a1" * 3000, "a" * 6000, "1" * 6000, "к!ll mуsеlf $uicide " * 300,
     "".join(chr(0x300 + i % 0x70) for i in range(6000)), "\U000e0041x" * 3000,
     "".join(chr(0x4E00 + i * 7 % 0x5000) for i in range(6000)),
+    "".join(c + chr(0x300 + i % 0x70) + chr(0x1DC0 + i % 0x40)
+            for i, c in enumerate("KILL " * 1200)),
+    "k.y.s " * 1000, "a.b " * 1500,
 ]
 
 
