@@ -9,6 +9,7 @@ Ranking when several rules fire (most serious wins):
 
 from __future__ import annotations
 
+import operator
 import re
 import string
 from dataclasses import dataclass
@@ -308,7 +309,8 @@ class Detector:
         unless: set[int] = set()
         met: set[int] = set()
         if len(self._whole_auto):
-            for _, found in self._whole_auto.iter(padded):
+            # Each phrase once, however often it occurs (C-level up to here).
+            for found in set(map(_VALUE, self._whole_auto.iter(padded))):
                 for kind, i in found:
                     (markers, unless, met)[kind].add(i)
         return markers - unless, met
@@ -363,6 +365,7 @@ class Detector:
         return self._candidates(text, False, quick(text))
 
 
+_VALUE = operator.itemgetter(1)
 # Larger than any distance in words: "no break / no such phrase in reach".
 _FAR = 1 << 30
 

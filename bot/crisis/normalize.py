@@ -123,7 +123,6 @@ def _unicode_table() -> list[int | str | None]:
 _TAGS_START, _TAGS_END = 0xE0000, 0xE1000
 _YPOGEGRAMMENI, _IOTA = "\u0345", "\u03b9"  # casefold("\u0345") == "\u03b9"
 _ASCII_LOWER = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz")
-_ASCII_UPPER_RE = re.compile("[A-Z]")
 _TAGS_RE = re.compile("[\U000E0000-\U000E0FFF]+")
 _TAGS_UTF8 = "\U000E0000".encode()[:2]  # the first two bytes of every tag character
 
@@ -255,14 +254,28 @@ def _symbol_leet(text: str) -> str:
 
 
 def _maybe_triple(text: str) -> bool:
-    """Could `text` hold three equal ASCII characters in a row? Never False when it does.
+    """Does `text` hold three equal letters a-z in a row (what _ELONG_RE looks for)?
 
-    XOR of the ASCII bytes with themselves shifted by one byte is zero where two neighbours
-    are equal; two zero bytes in a row mean three equal bytes. Three big-integer operations
-    in C, several times cheaper than a regex with a back-reference."""
-    raw = text.encode("ascii", "ignore")  # dropping other characters only adds triples
+    XOR of the bytes with themselves shifted by one byte is zero where two neighbours are
+    equal; OR-ing in 1 wherever the byte is not a letter leaves zero only where a letter
+    equals the next byte; two zero bytes in a row mean three equal letters. A few
+    big-integer operations in C, several times cheaper than a regex with a back-reference."""
+    if text.isascii():
+        raw = text.encode("ascii")
+    else:
+        # First without the other characters (few, or most of the text: then this is very
+        # short): dropping them can only add triples, so "no" is final.
+        raw = text.encode("ascii", "ignore")
+        n = int.from_bytes(raw, "little")
+        if b"\x00\x00" not in (n ^ (n >> 8)).to_bytes(len(raw), "little"):
+            return False
+        raw = text.encode("ascii", "replace")  # other characters become "?", not a letter
     n = int.from_bytes(raw, "little")
-    return b"\x00\x00" in (n ^ (n >> 8)).to_bytes(len(raw), "little")
+    x = (n ^ (n >> 8)) | int.from_bytes(raw.translate(_NOT_LETTER), "little")
+    return b"\x00\x00" in x.to_bytes(len(raw), "little")
+
+
+_NOT_LETTER = bytes(0 if 97 <= c <= 122 else 1 for c in range(256))
 
 
 def _join_spaced(tokens: list[str]) -> list[str]:
@@ -382,7 +395,8 @@ def _unicode_step(text: str) -> str:
     # is the same (checked, when this was written, for every ASCII letter followed by any
     # two marks of U+0300-U+036F, U+1DC0-U+1DFF and U+20D0-U+20F0). As bytes: translating
     # a non-ASCII str is slow.
-    if _ASCII_UPPER_RE.search(text):
+    ascii_part = text.encode("ascii", "ignore")
+    if ascii_part != ascii_part.lower():
         text = text.encode("utf-8", "surrogatepass").translate(_ASCII_LOWER).decode(
             "utf-8", "surrogatepass")
     text = unicodedata.normalize("NFKC", text)

@@ -187,10 +187,12 @@ def test_leet_checks_match_their_regexes(text: str) -> None:
 
 @settings(max_examples=500, deadline=None)
 @given(st.one_of(WORDS, CHARS, st.text(alphabet="aab .", max_size=30)))
-def test_maybe_triple_never_misses_elongation(text: str) -> None:
-    """The cheap test may say yes wrongly, never no wrongly."""
-    if re.search(r"([a-z])\1\1", text):
-        assert N._maybe_triple(text)
+@example("aa😂a")  # letters either side of another character are not neighbours
+@example("...   111")
+@example("x\x00\x00\x00")
+def test_maybe_triple_finds_exactly_elongation(text: str) -> None:
+    """The cheap test says yes exactly when three equal letters follow each other."""
+    assert N._maybe_triple(text) == bool(re.search(r"([a-z])\1\1", text))
 
 
 @settings(max_examples=500, deadline=None)
