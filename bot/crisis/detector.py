@@ -132,11 +132,7 @@ class Detector:
         def set_id(phrases: frozenset[tuple[str, ...]]) -> int:
             return set_ids.setdefault(phrases, len(set_ids)) if phrases else -1
 
-        # An `unless` phrase longer than the context's longest marker has never counted (the
-        # region's n-grams stop at that length): it is left out.
-        ctx_sets = [(set_id(c.phrases),
-                     set_id(frozenset(u for u in c.unless if len(u) <= max(c.max_len, 1))))
-                    for c in self._contexts]
+        ctx_sets = [(set_id(c.phrases), set_id(c.unless)) for c in self._contexts]
         near_sets = [(set_id(r.near), set_id(r.near_also)) for r in self._rules]
         owners: dict[tuple[str, ...], list[int]] = {}
         for phrases, sid in set_ids.items():

@@ -195,3 +195,14 @@ def test_near_marker_window_is_bounded(tmp_path: Path) -> None:
     assert det.detect("going to the shop and then maybe i will end it") is None
     assert det.detect("i'm going to bed. end it") is None
     assert det.detect("end it") is None
+
+
+def test_unless_phrase_longer_than_every_marker_still_switches_the_context_off(
+        tmp_path: Path) -> None:
+    """An `unless` phrase of more words than the context's longest marker takes effect."""
+    d = _write(tmp_path, GOOD.replace("    window: 3\n", "    window: 8\n").replace(
+        '    phrases: ["not"]\n',
+        '    phrases: ["not"]\n    unless: ["if this does not work out"]\n'))
+    det = Detector(load_rules(d)[0])
+    assert det.detect("if this does not work out gonna hurt myself") is not None
+    assert det.detect("i am not gonna hurt myself") is None
