@@ -128,7 +128,8 @@ def _reference_explain(det, text: str) -> list[tuple[str, str | None]]:
                         why = ctx.id
                         break
                     continue
-                n = max(ctx.max_len, 1)
+                # Long enough for every marker and every `unless` phrase.
+                n = max(ctx.max_len, *(len(u) for u in ctx.unless), 1)
                 if ctx.scope == "before":
                     grams = _grams(tokens, _start(tokens, a, ctx.window, _SOFT), a, n)
                 elif ctx.scope == "after":
