@@ -8,9 +8,9 @@ Data sets (each skipped with a message when absent):
   held-out set until its rows were read while tuning; see tests/data/DEV2.md).
 - tests/data/crisis_dev3.jsonl: a third development corpus (the next blind set, read in
   turn; see tests/data/DEV3.md).
-- tests/data/crisis_holdout.jsonl: the blind held-out corpus in the same format, reported
-  the same way (the rules must never be tuned on it; only figures are printed, never its
-  line numbers).
+- tests/data/crisis_holdout.jsonl and crisis_holdout2.jsonl: two blind held-out corpora
+  by two separate authors, in the same format, reported the same way (the rules must never
+  be tuned on them; only figures are printed, never their line numbers).
 - ../shared/data/openai-moderation/self-harm-eval.jsonl: {"text", "self_harm": 0/1}; a
   detection of self_harm OR suicide counts as positive (also reported: self_harm only).
 
@@ -35,6 +35,7 @@ CORPUS = ROOT / "tests" / "data" / "crisis_corpus.jsonl"
 DEV2 = ROOT / "tests" / "data" / "crisis_dev2.jsonl"
 DEV3 = ROOT / "tests" / "data" / "crisis_dev3.jsonl"
 HOLDOUT = ROOT / "tests" / "data" / "crisis_holdout.jsonl"
+HOLDOUT2 = ROOT / "tests" / "data" / "crisis_holdout2.jsonl"
 OPENAI = ROOT.parent / "shared" / "data" / "openai-moderation" / "self-harm-eval.jsonl"
 CATEGORIES = ("suicide", "self_harm", "overdose")
 
@@ -156,7 +157,7 @@ def main() -> int:
     ap.add_argument("--show-errors", action="store_true",
                     help="print line numbers of misses and false alarms (never the text)")
     ap.add_argument("--no-holdout", action="store_true",
-                    help="leave the blind held-out corpus out (use this while tuning rules)")
+                    help="leave the blind held-out corpora out (use this while tuning rules)")
     args = ap.parse_args()
     det = default_detector()
     eval_corpus(det, args.show_errors, CORPUS, "development corpus 1")
@@ -164,7 +165,8 @@ def main() -> int:
     eval_corpus(det, args.show_errors, DEV3, "development corpus 3 (formerly held out)")
     # Held-out: line numbers are not printed either, so nobody tunes rules on its rows.
     if not args.no_holdout:
-        eval_corpus(det, False, HOLDOUT, "held-out corpus (blind)")
+        eval_corpus(det, False, HOLDOUT, "held-out corpus 1 (blind)")
+        eval_corpus(det, False, HOLDOUT2, "held-out corpus 2 (blind, second author)")
     eval_openai(det, args.show_errors)
     return 0
 

@@ -3,7 +3,9 @@
 Not part of the bot. Trains a TF-IDF (word 1-3 grams + character 3-5 grams) logistic
 regression on development corpora 1 and 2, scores development corpus 3 (written by another
 author, so a fair check of generalisation), and, trained on all three, the OpenAI
-self-harm set. It never reads the blind held-out corpus. Prints figures only, never text.
+self-harm set, both added to the rules and in the most careful gated form (the model speaks
+only when no rule hit at all, in first-person chat-sized messages). It never reads the
+blind held-out corpora. Prints figures only, never text.
 
 Needs scikit-learn, which the project does not depend on:
     pip install scikit-learn && python scripts/experiment_classifier.py
@@ -100,7 +102,33 @@ def main() -> int:
         name = "rules alone" if t is None else f"rules+model t={t}"
         print(f"{name:22} precision {tp / max(tp + fp, 1):.3f} ({tp}/{tp + fp})  "
               f"recall {tp / pos:.3f} ({tp}/{pos})")
+    _gated(det, openai, probs, labels, none)
     return 0
+
+
+def _gated(det, openai: list[dict], probs, labels: list[str], none: int) -> None:
+    """The most careful use of the model: it speaks only when no rule matched at all (no
+    hit, not even one a context cancelled), the writer says I/me/my, and the message is
+    chat-sized (at most 80 words)."""
+    print("== same model, gated: no rule hit at all, first person, <= 80 words")
+    first_person = {"i", "im", "ive", "id", "ill", "me", "my", "myself"}
+    eligible = []
+    for row in openai:
+        words = normalize(row["text"]).split()
+        eligible.append(not det.explain(row["text"]) and len(words) <= 80
+                        and not first_person.isdisjoint(words))
+    pos = sum(1 for r in openai if r["self_harm"])
+    for t in (0.85, 0.9, 0.95, 0.97):
+        tp = fp = 0
+        for row, p, ok in zip(openai, probs, eligible, strict=True):
+            found = det.detect(row["text"])
+            hit = found is not None and found.category in ("suicide", "self_harm")
+            best = max((j for j in range(len(labels)) if j != none), key=lambda j: p[j])
+            hit = hit or (ok and 1 - p[none] >= t and not labels[best].startswith("overdose"))
+            tp += bool(hit and row["self_harm"])
+            fp += bool(hit and not row["self_harm"])
+        print(f"{f'gated t={t}':22} precision {tp / max(tp + fp, 1):.3f} ({tp}/{tp + fp})  "
+              f"recall {tp / pos:.3f} ({tp}/{pos})")
 
 
 if __name__ == "__main__":

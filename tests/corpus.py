@@ -11,7 +11,7 @@ from pathlib import Path
 
 DATA = Path(__file__).resolve().parent / "data"
 CORPORA = (DATA / "crisis_corpus.jsonl", DATA / "crisis_dev2.jsonl", DATA / "crisis_dev3.jsonl",
-           DATA / "crisis_holdout.jsonl")
+           DATA / "crisis_holdout.jsonl", DATA / "crisis_holdout2.jsonl")
 
 FIELDS = {"text", "crisis", "category", "severity", "subject", "family"}
 CATEGORIES = {"suicide", "self_harm", "overdose"}

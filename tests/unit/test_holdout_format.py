@@ -1,8 +1,9 @@
 """Shape and balance of the held-out crisis corpus and of the second development corpus.
 
-tests/data/crisis_holdout.jsonl was written blind to the detector and to the other corpora
-(see tests/data/HOLDOUT.md); tests/data/crisis_dev2.jsonl and crisis_dev3.jsonl were the
-held-out sets before it (tests/data/DEV2.md, DEV3.md). All three get the same checks:
+tests/data/crisis_holdout.jsonl and crisis_holdout2.jsonl were written blind to the detector
+and to the other corpora, by two separate authors (see tests/data/HOLDOUT.md, HOLDOUT2.md);
+tests/data/crisis_dev2.jsonl and crisis_dev3.jsonl were the held-out sets before them
+(tests/data/DEV2.md, DEV3.md). All four get the same checks:
 format, labels, minimum counts, and that no message also appears in another corpus.
 Failure messages name line numbers and fields only:
 message text is never printed, and no assert compares an expression that holds rows or texts
@@ -21,10 +22,11 @@ from tests import corpus
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 HOLDOUT = DATA / "crisis_holdout.jsonl"
+HOLDOUT2 = DATA / "crisis_holdout2.jsonl"
 DEV2 = DATA / "crisis_dev2.jsonl"
 DEV3 = DATA / "crisis_dev3.jsonl"
 MAIN_CORPUS = DATA / "crisis_corpus.jsonl"
-ALL_CORPORA = (MAIN_CORPUS, DEV2, DEV3, HOLDOUT)
+ALL_CORPORA = (MAIN_CORPUS, DEV2, DEV3, HOLDOUT, HOLDOUT2)
 
 
 # Positive family -> (category, severity, subject) it must carry; None means "any allowed value".
@@ -70,7 +72,7 @@ def _load(path: Path) -> tuple[tuple[tuple[int, dict], ...], tuple[str, ...]]:
     return corpus.parse(path)
 
 
-@pytest.fixture(params=[HOLDOUT, DEV2, DEV3], ids=["holdout", "dev2", "dev3"])
+@pytest.fixture(params=[HOLDOUT, HOLDOUT2, DEV2, DEV3], ids=["holdout", "holdout2", "dev2", "dev3"])
 def path(request) -> Path:
     return request.param
 
