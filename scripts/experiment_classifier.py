@@ -88,28 +88,18 @@ def main() -> int:
     probs = model.predict_proba([normalize(r["text"]) for r in openai])
     labels = list(model.classes_)
     print("== trained on all three development corpora, scored on the OpenAI self-harm set")
-    for t in (None, *THRESHOLDS):
-        tp = fp = 0
-        for row, p in zip(openai, probs, strict=True):
-            found = det.detect(row["text"])
-            hit = found is not None and found.category in ("suicide", "self_harm")
-            if t is not None:
-                best = max((j for j in range(len(labels)) if j != none), key=lambda j: p[j])
-                hit = hit or (1 - p[none] >= t and not labels[best].startswith("overdose"))
-            tp += bool(hit and row["self_harm"])
-            fp += bool(hit and not row["self_harm"])
-        pos = sum(1 for r in openai if r["self_harm"])
-        name = "rules alone" if t is None else f"rules+model t={t}"
-        print(f"{name:22} precision {tp / max(tp + fp, 1):.3f} ({tp}/{tp + fp})  "
-              f"recall {tp / pos:.3f} ({tp}/{pos})")
-    _gated(det, openai, probs, labels, none)
-    return 0
-
-
-def _gated(det, openai: list[dict], probs, labels: list[str], none: int) -> None:
-    """The most careful use of the model: it speaks only when no rule matched at all (no
-    hit, not even one a context cancelled), the writer says I/me/my, and the message is
-    chat-sized (at most 80 words)."""
+    # Rule verdicts and the model's best class do not depend on the threshold: once per row.
+    rules_hit = [(f := det.detect(r["text"])) is not None and f.category in ("suicide", "self_harm")
+                 for r in openai]
+    crisis = [(1 - p[none], labels[max((j for j in range(len(labels)) if j != none),
+                                       key=lambda j, p=p: p[j])]) for p in probs]
+    everyone = [True] * len(openai)
+    _report("rules alone", openai, rules_hit, crisis, everyone, None)
+    for t in THRESHOLDS:
+        _report(f"rules+model t={t}", openai, rules_hit, crisis, everyone, t)
+    # The most careful use of the model: it speaks only when no rule matched at all (no hit,
+    # not even one a context cancelled), the writer says I/me/my, and the message is
+    # chat-sized (at most 80 words).
     print("== same model, gated: no rule hit at all, first person, <= 80 words")
     first_person = {"i", "im", "ive", "id", "ill", "me", "my", "myself"}
     eligible = []
@@ -117,19 +107,24 @@ def _gated(det, openai: list[dict], probs, labels: list[str], none: int) -> None
         words = normalize(row["text"]).split()
         eligible.append(not det.explain(row["text"]) and len(words) <= 80
                         and not first_person.isdisjoint(words))
-    pos = sum(1 for r in openai if r["self_harm"])
     for t in (0.85, 0.9, 0.95, 0.97):
-        tp = fp = 0
-        for row, p, ok in zip(openai, probs, eligible, strict=True):
-            found = det.detect(row["text"])
-            hit = found is not None and found.category in ("suicide", "self_harm")
-            best = max((j for j in range(len(labels)) if j != none), key=lambda j: p[j])
-            hit = hit or (ok and 1 - p[none] >= t and not labels[best].startswith("overdose"))
-            tp += bool(hit and row["self_harm"])
-            fp += bool(hit and not row["self_harm"])
-        print(f"{f'gated t={t}':22} precision {tp / max(tp + fp, 1):.3f} ({tp}/{tp + fp})  "
-              f"recall {tp / pos:.3f} ({tp}/{pos})")
+        _report(f"gated t={t}", openai, rules_hit, crisis, eligible, t)
+    return 0
 
+
+def _report(name: str, openai: list[dict], rules_hit: list[bool],
+            crisis: list[tuple[float, str]], eligible: list[bool], t: float | None) -> None:
+    """Precision and recall on the OpenAI set of the rules, plus the model at threshold `t`
+    on eligible rows (overdose classes do not count as self-harm)."""
+    tp = fp = 0
+    for row, hit, (prob, best), ok in zip(openai, rules_hit, crisis, eligible, strict=True):
+        if t is not None and ok and prob >= t and not best.startswith("overdose"):
+            hit = True
+        tp += bool(hit and row["self_harm"])
+        fp += bool(hit and not row["self_harm"])
+    pos = sum(1 for r in openai if r["self_harm"])
+    print(f"{name:22} precision {tp / max(tp + fp, 1):.3f} ({tp}/{tp + fp})  "
+          f"recall {tp / pos:.3f} ({tp}/{pos})")
 
 if __name__ == "__main__":
     raise SystemExit(main())
