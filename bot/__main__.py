@@ -30,7 +30,8 @@ def cmd_check() -> int:
     settings = _settings()
     if settings is None:
         return 1
-    content, problems = load_content(settings.content_dir)
+    content, problems = load_content(settings.content_dir,
+                                     with_model=settings.crisis_model == "on")
     _print_problems(problems)
     if content is None:
         errors = sum(p.severity == "error" for p in problems)
@@ -39,7 +40,9 @@ def cmd_check() -> int:
     warnings = len(problems)
     print(f"check passed: {len(content.topics)} topics, "
           f"{len(content.hotlines.codes())} crisis-line directories, "
-          f"{content.detector.rule_count} crisis rules"
+          f"{content.detector.rule_count} crisis rules, "
+          + (f"crisis model {content.crisis_model.fingerprint}" if content.crisis_model
+             else "no crisis model (rules alone)")
           + (f" ({warnings} warning(s))" if warnings else ""))
     return 0
 
@@ -73,7 +76,8 @@ def cmd_run() -> int:
         _print_problems([missing_token_problem()])
         return 1
     setup_logging(settings.log_level)
-    content, problems = load_content(settings.content_dir)
+    content, problems = load_content(settings.content_dir,
+                                     with_model=settings.crisis_model == "on")
     _print_problems(problems)
     if content is None:
         print("not starting: fix the errors above (run `python -m bot check`)", file=sys.stderr)

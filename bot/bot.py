@@ -9,6 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.content.bundle import Content
+from bot.crisis.hybrid import Assessor, ModelWorker
 from bot.runtime import make_runtime
 from bot.settings import Settings
 
@@ -79,6 +80,12 @@ class RecoveryBot(commands.Bot):
         self.store = store
         self.pseudonyms = pseudonyms  # callable: user id -> keyed pseudonym
         self.cache, self.usage = make_runtime(store, settings)
+        policy = content.crisis_policy
+        worker = None
+        if content.crisis_model is not None and settings.crisis_model == "on":
+            worker = ModelWorker(content.crisis_model, queue_size=policy.queue_size,
+                                 max_batch=policy.max_batch)
+        self.assessor = Assessor(content.detector, worker, policy)
 
     async def setup_hook(self) -> None:
         await self.cache.load()
@@ -108,6 +115,7 @@ class RecoveryBot(commands.Bot):
             log.error("could not purge data of a server the bot left: %s", type(exc).__name__)
 
     async def close(self) -> None:
+        self.assessor.close()
         try:
             await self.usage.close()
         except Exception as exc:

@@ -31,11 +31,18 @@ class Settings(BaseSettings):
     retention_days: Annotated[int, Field(ge=1, le=3650)] = 180
     usage_flush_seconds: Annotated[float, Field(gt=0, le=3600)] = 5.0
     source_url: str | None = None
+    # "off" runs crisis detection on the rules alone (no encoder needed).
+    crisis_model: Literal["on", "off"] = "on"
 
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, v: object) -> object:
         return v.upper() if isinstance(v, str) else v
+
+    @field_validator("crisis_model", mode="before")
+    @classmethod
+    def _lower(cls, v: object) -> object:
+        return v.lower() if isinstance(v, str) else v
 
     @field_validator("discord_api_base")
     @classmethod

@@ -17,6 +17,7 @@ from discord.ext import commands
 
 from bot.cogs.hotline import button_view, resolve_country
 from bot.crisis.gate import SEVERITY_RANK, ReplyGate
+from bot.crisis.hybrid import Decider, ModelState
 from bot.replies import burst_alert, crisis_reply, moderator_alert
 from bot.ui import CRISIS, to_embed
 
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 
 SCANNED_TYPES = (discord.MessageType.default, discord.MessageType.reply)
 ANSWERED_LIMIT = 10_000
+NOTEWORTHY = frozenset({Decider.MODEL, Decider.MODEL_VETO})
+UNSCORED = frozenset({ModelState.LATE, ModelState.OVERLOADED, ModelState.FAILED})
 
 
 class Crisis(commands.Cog):
@@ -74,7 +77,12 @@ class Crisis(commands.Cog):
             roles = getattr(author, "_roles", ())
             if settings.bypass_roles and any(r in settings.bypass_roles for r in roles):
                 return
-        detection = self.bot.content.detector.detect(message.content)
+        verdict = await self.bot.assessor.assess(message.content)
+        if verdict.decided_by in NOTEWORTHY or verdict.model in UNSCORED:
+            # Counts only: how often the model added or vetoed, or could not answer in time.
+            self.bot.usage.record(guild.id if guild else None, "crisis_model",
+                                  verdict.decided_by, verdict.model)
+        detection = verdict.detection
         if detection is None:
             return
         if self.bot.cache.opted_out(self.bot.pseudonyms(author.id)):

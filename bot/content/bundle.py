@@ -8,6 +8,8 @@ from pathlib import Path
 from bot.content.hotlines import HotlineDirectory, load_hotlines
 from bot.content.topics import TopicLibrary, load_topics
 from bot.crisis import Detector, check_examples, load_rules
+from bot.crisis.hybrid import Policy, load_crisis_model
+from bot.crisis.model import CrisisModel
 from bot.problems import Problem
 
 
@@ -18,9 +20,13 @@ class Content:
     topics: TopicLibrary
     hotlines: HotlineDirectory
     detector: Detector
+    # The learned crisis scorer and how it joins the rules; None runs the rules alone.
+    crisis_model: CrisisModel | None = None
+    crisis_policy: Policy = Policy()
 
 
-def load_content(content_dir: Path) -> tuple[Content | None, list[Problem]]:
+def load_content(content_dir: Path, *, with_model: bool = True
+                 ) -> tuple[Content | None, list[Problem]]:
     """Load and validate all content; Content is None when any problem is an error.
 
     Every rule example is run here too, so a rule that no longer does what its
@@ -41,6 +47,11 @@ def load_content(content_dir: Path) -> tuple[Content | None, list[Problem]]:
         # The detector that will serve is the one whose examples are checked.
         detector = Detector(rules)
         problems += check_examples(rules, detector)
+    model, policy = None, Policy()
+    if with_model:
+        model, policy, model_problems = load_crisis_model(content_dir / "crisis" / "model")
+        problems += model_problems
     if detector is None or any(p.severity == "error" for p in problems):
         return None, problems
-    return Content(topics=topics, hotlines=hotlines, detector=detector), problems
+    return Content(topics=topics, hotlines=hotlines, detector=detector, crisis_model=model,
+                   crisis_policy=policy), problems
