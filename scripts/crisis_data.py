@@ -5,6 +5,10 @@ Sources (each row: text, crisis, category, severity, subject, weight, set name):
   annotators (only rows they agreed on);
 - scripts/crisis_data/extra_rubric_labels.jsonl: more real posts and excerpts of them labelled
   by two independent annotators for this project (character spans into the shared files);
+- scripts/crisis_data/written_rubric_labels.jsonl: short posts written for this project
+  around crisis words used in every sense (hyperbole, news, politics, lyrics, sport, insults)
+  and real crises worded like them; a second annotator labelled them blind to the writer's
+  labels, and only rows where both agreed are kept;
 - ../shared/data/crisis-train/xstest_prompts.jsonl: crafted prompts with the publisher's
   suggested crisis label (homonyms, figurative language);
 - ../shared/data/crisis-train/goemotions_reddit_comments.jsonl: short Reddit comments,
@@ -25,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 TRAIN_DIR = SHARED / "crisis-train"
 EXTRA = ROOT / "scripts" / "crisis_data" / "extra_rubric_labels.jsonl"
+WRITTEN = ROOT / "scripts" / "crisis_data" / "written_rubric_labels.jsonl"
 DEV_CORPORA = ("crisis_corpus.jsonl", "crisis_dev2.jsonl", "crisis_dev3.jsonl")
 HOLDOUTS = ("crisis_holdout.jsonl", "crisis_holdout2.jsonl")
 OPENAI = SHARED / "openai-moderation" / "self-harm-eval.jsonl"
@@ -33,7 +38,7 @@ SEVERITIES = ("concern", "urgent")
 SUBJECTS = ("other", "self")
 # Rubric-labelled posts keep their first 1,500 characters, as the annotators saw them.
 RUBRIC_CHARS = 1500
-GOEMOTIONS_TRAIN = 2500
+GOEMOTIONS_TRAIN = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +95,11 @@ def extra() -> list[Example]:
     return out
 
 
+def written() -> list[Example]:
+    return [ex for row in _jsonl(WRITTEN)
+            if (ex := _labelled(row, row["text"], "written_rubric_labels"))]
+
+
 def xstest(split: str) -> list[Example]:
     out = []
     for row in _jsonl(TRAIN_DIR / "xstest_prompts.jsonl"):
@@ -124,7 +134,7 @@ def openai_set() -> list[Example]:
 
 def training_set(seed: int) -> list[Example]:
     """Everything the shipped model is trained on (dev splits and held-out corpora excluded)."""
-    rows = rubric("train") + extra() + xstest("train") + goemotions("train", GOEMOTIONS_TRAIN,
+    rows = rubric("train") + extra() + written() + xstest("train") + goemotions("train", GOEMOTIONS_TRAIN,
                                                                    seed)
     for name in DEV_CORPORA:
         rows += corpus(name)
