@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import (
     BaseModel,
@@ -28,7 +29,27 @@ from bot.problems import ContentError, Problem
 FALLBACK_CODE = "INTL"
 STALE_AFTER_DAYS = 365
 
-Audience = Literal["everyone", "youth", "lgbtq_youth", "veterans", "drug_related"]
+
+
+class Audience(StrEnum):
+    """Who a line is for, and so in which replies it may appear (see `bot.replies`)."""
+
+    CRISIS = "crisis"                  # anyone in crisis: suicide, self-harm, distress
+    YOUTH = "youth"                    # a crisis line for young people
+    LGBTQ_YOUTH = "lgbtq_youth"
+    VETERANS = "veterans"
+    POISON = "poison"                  # a poison centre: what to do after taking too much
+    DRUGS = "drugs"                    # drug and alcohol information and support
+    TREATMENT_REFERRAL = "treatment_referral"  # finds treatment; no counselling
+    USE_ALONE = "use_alone"            # stays on the line while someone uses alone
+
+
+# Lines for a group of people in crisis (shown after the general crisis line).
+GROUP_CRISIS = frozenset({Audience.YOUTH, Audience.LGBTQ_YOUTH, Audience.VETERANS})
+# Lines about substance use rather than crisis.
+SUBSTANCE = frozenset({Audience.POISON, Audience.DRUGS, Audience.TREATMENT_REFERRAL,
+                       Audience.USE_ALONE})
+
 Text = Annotated[str, Field(min_length=1, max_length=300)]
 
 # Wording that must never reach a member: the 988 LGBTQ+ youth option ended on 17 July 2025.
@@ -61,11 +82,16 @@ class Line(BaseModel):
 
     @property
     def drug_related(self) -> bool:
-        return "drug_related" in self.audience
+        """A line about substance use (poison centre, drug helpline, referral, use-alone)."""
+        return any(a in SUBSTANCE for a in self.audience)
 
     @property
     def general(self) -> bool:
-        return "everyone" in self.audience
+        """A crisis line for anyone."""
+        return Audience.CRISIS in self.audience
+
+    def serves(self, audiences: frozenset[Audience] | set[Audience]) -> bool:
+        return any(a in audiences for a in self.audience)
 
     def contact(self) -> str:
         """How to reach the line, on one line: 'Call 988 · Text 988 · Online: https://...'."""
@@ -341,7 +367,7 @@ _PLACEHOLDER_FALLBACK = Country(
     emergency_note="Use your local emergency number.",
     source_url="https://findahelpline.com/", verified_on=dt.date(2026, 11, 21),
     lines=[Line(name="Find A Helpline", chat_url="https://findahelpline.com/", hours="varies",
-                languages=["many"], audience=["everyone"],
+                languages=["many"], audience=["crisis"],
                 source_url="https://findahelpline.com/", verified_on=dt.date(2026, 11, 21))],
 )
 
