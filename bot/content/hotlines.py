@@ -28,6 +28,11 @@ from bot.problems import ContentError, Problem
 
 FALLBACK_CODE = "INTL"
 STALE_AFTER_DAYS = 365
+# Discord limits for the "Lines for another country" picker: options per select menu and
+# select menus (action rows) per message. The loader refuses a file with more countries.
+SELECT_OPTIONS = 25
+PICKER_GROUPS = 5
+MAX_COUNTRIES = SELECT_OPTIONS * PICKER_GROUPS
 
 
 
@@ -167,6 +172,17 @@ class HotlineDirectory:
         """Every country, alphabetical, with the international entry last."""
         return [*self._countries, self.fallback]
 
+    def picker_groups(self) -> list[list[Country]]:
+        """Every country in alphabetical groups that each fit one Discord select menu.
+
+        A select holds at most SELECT_OPTIONS options and a message at most PICKER_GROUPS
+        rows, so groups are as even as possible and together hold every country.
+        """
+        everything = self.countries()
+        count = -(-len(everything) // SELECT_OPTIONS)
+        size = -(-len(everything) // count)
+        return [everything[i:i + size] for i in range(0, len(everything), size)]
+
     def codes(self) -> list[str]:
         """Every code, alphabetical, with INTL last."""
         return [*sorted(c.code for c in self._countries), self.fallback.code]
@@ -251,6 +267,11 @@ def load_hotlines(path: Path,
             for key in extra:
                 problems.append(Problem(f"{where}: field '{key}'", "is not a known section",
                                         "remove it or check its spelling"))
+    if len(countries) > MAX_COUNTRIES:
+        problems.append(Problem(f"{where}: field 'countries'",
+                                f"has {len(countries)} entries; the country picker shows at "
+                                f"most {MAX_COUNTRIES}",
+                                "merge entries, or change the picker in bot/cogs/hotline.py"))
     if not any(c.is_fallback for c in countries):
         if not errs and isinstance(data, dict) and FALLBACK_CODE not in declared:
             problems.append(Problem(f"{where}: field 'countries'",
