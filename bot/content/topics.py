@@ -18,13 +18,14 @@ from bot.problems import ContentError, Problem
 
 # Publishers whose pages count as authoritative for a topic's evidence.
 AUTHORITATIVE_PUBLISHERS = frozenset({
-    "SAMHSA", "NIDA", "NIH", "NIAAA", "NIMH", "CDC", "FDA", "DEA",
+    "SAMHSA", "NIDA", "NIH", "NIAAA", "NIMH", "CDC", "FDA", "DEA", "HRSA",
     "VA National Center for PTSD", "VA", "US Department of Veterans Affairs",
     "WHO", "NHS", "National Academies", "Cochrane",
 })
 
 FOOTER = ("General information, not medical advice. "
-          "In an emergency, call your local emergency number.")
+          "In an emergency, call your local emergency number. "
+          "Outside the US? /hotline shows the lines for your country.")
 
 Text = Annotated[str, Field(min_length=1)]
 
