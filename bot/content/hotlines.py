@@ -340,6 +340,13 @@ def _check_country(here: str, country: Country, today: dt.date) -> list[Problem]
                                f"was last checked on {when.isoformat()}, over a year ago",
                                "re-check the number on its source page and update verified_on",
                                severity="warning"))
+    urls = [("source_url", country.source_url)] + [
+        (f"lines.{j}.{f}", getattr(line, f)) for j, line in enumerate(country.lines)
+        for f in ("source_url", "chat_url")]
+    for field, url in urls:
+        if url is not None and url.scheme != "https":
+            out.append(Problem(f"{here}: field '{field}'", f"{url} is not https",
+                               "use the https:// address of the page", severity="warning"))
     texts = [("name", country.name), ("emergency_note", country.emergency_note)]
     for j, line in enumerate(country.lines):
         texts += [(f"lines.{j}.{f}", getattr(line, f) or "")
