@@ -27,7 +27,7 @@ AUTHORITATIVE_PUBLISHERS = frozenset({
 # come from one of these hosts (or a subdomain), so a copy, mirror or another body's page
 # cannot borrow its name. NHS means the national site, not a local trust (name the trust).
 PUBLISHER_HOSTS: dict[str, tuple[str, ...]] = {
-    "SAMHSA": ("samhsa.gov", "findtreatment.gov", "988lifeline.org"),
+    "SAMHSA": ("samhsa.gov", "findtreatment.gov"),
     "NIDA": ("nida.nih.gov",),
     "NIH": ("nih.gov",),
     "NIAAA": ("niaaa.nih.gov",),

@@ -43,6 +43,8 @@ ALIASES = [
     ("alcohol withdrawal", "alcohol-benzo-withdrawal"),
     ("benzo withdrawal", "alcohol-benzo-withdrawal"),
     ("poison control", "overdose"), ("poison help", "overdose"),
+    ("tranq", "xylazine-medetomidine"), ("xylazine", "xylazine-medetomidine"),
+    ("medetomidine", "xylazine-medetomidine"),
     ("flashback", "grounding"), ("panic", "grounding"), ("5-4-3-2-1", "grounding"),
     ("breathing", "grounding"),
 ]
