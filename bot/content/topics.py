@@ -18,7 +18,7 @@ from bot.problems import ContentError, Problem
 
 # Publishers whose pages count as authoritative for a topic's evidence.
 AUTHORITATIVE_PUBLISHERS = frozenset({
-    "SAMHSA", "NIDA", "NIH", "NIAAA", "NIMH", "CDC", "FDA", "DEA", "HRSA",
+    "SAMHSA", "NIDA", "NIH", "NIAAA", "NIMH", "CDC", "FDA", "DEA", "HRSA", "AHRQ",
     "VA National Center for PTSD", "VA", "US Department of Veterans Affairs",
     "WHO", "NHS", "National Academies", "Cochrane",
 })
@@ -36,6 +36,7 @@ PUBLISHER_HOSTS: dict[str, tuple[str, ...]] = {
     "FDA": ("fda.gov",),
     "DEA": ("dea.gov", "getsmartaboutdrugs.gov", "federalregister.gov"),
     "HRSA": ("hrsa.gov",),
+    "AHRQ": ("ahrq.gov",),
     "VA National Center for PTSD": ("ptsd.va.gov",),
     "VA": ("va.gov",),
     "US Department of Veterans Affairs": ("va.gov",),

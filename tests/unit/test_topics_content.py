@@ -45,6 +45,7 @@ ALIASES = [
     ("poison control", "overdose"), ("poison help", "overdose"),
     ("tranq", "xylazine-medetomidine"), ("xylazine", "xylazine-medetomidine"),
     ("medetomidine", "xylazine-medetomidine"),
+    ("meth", "stimulants"), ("cocaine", "stimulants"), ("crack", "stimulants"),
     ("flashback", "grounding"), ("panic", "grounding"), ("5-4-3-2-1", "grounding"),
     ("breathing", "grounding"),
 ]
