@@ -262,6 +262,16 @@ def _overdose_text(subject: str, em: str, hint: str, country: Country, *,
         + tail + advice + "The lines below can help with what comes next."))
 
 
+# What a non-crisis line is for, shown under it in /hotline so nobody mistakes a referral or
+# use-alone line for emergency help.
+_AUDIENCE_LABEL = {
+    Audience.POISON: "Poison centre: advice after taking too much of a medicine or drug",
+    Audience.DRUGS: "For drug and alcohol use",
+    Audience.TREATMENT_REFERRAL: "Finds treatment and information; not counselling",
+    Audience.USE_ALONE: "For someone about to use alone; in an emergency call the number above",
+}
+
+
 def hotline_embed(country: Country) -> EmbedSpec:
     """Every line for a country with how to reach it and its hours, plus the emergency number."""
     em, hint = emergency_words(country)
@@ -272,8 +282,9 @@ def hotline_embed(country: Country) -> EmbedSpec:
     for line in country.lines:
         name, value = _line_field(line)
         value += f"\nLanguages: {', '.join(line.languages)}"
-        if line.drug_related and not line.general:
-            value += "\nFor drug and alcohol use"
+        if not line.general:
+            value += "".join(f"\n{_AUDIENCE_LABEL[a]}" for a in line.audience
+                             if a in _AUDIENCE_LABEL)
         fields.append((name, value))
     checked = min([country.verified_on, *(line.verified_on for line in country.lines)])
     footer = (f"Numbers last checked {checked.isoformat()}; services change, so if a line "

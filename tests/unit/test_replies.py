@@ -365,3 +365,11 @@ def test_moderator_alert_content():
     assert "not copied" in embed.footer
     assert embed.title.startswith("Urgent") and "overdose" in embed.title
     assert embed.limit_problems() == []
+
+
+def test_hotline_embed_says_what_non_crisis_lines_are_for(directory):
+    """/hotline labels the poison centre, the referral line and the use-alone line."""
+    text = _text(hotline_embed(directory.get("US")))
+    assert "Poison centre: advice after taking too much" in text
+    assert "Finds treatment and information; not counselling" in text
+    assert "For someone about to use alone; in an emergency call the number above" in text
