@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
+from rich.columns import Columns
 from rich.console import Console, Group, RenderableType
 from rich.markdown import Markdown
 from rich.panel import Panel
@@ -15,6 +16,7 @@ from bot.demo.world import BOT_NAME
 
 ONLY_YOU = "(only you can see this)"
 DEFAULT_COLOUR = 0x202225
+EMBED_WIDTH = 100  # about as wide as Discord draws an embed
 
 
 def header(shown: Shown) -> str:
@@ -86,35 +88,46 @@ def _plain_embed(embed: dict[str, Any]) -> list[str]:
 # --- rich ------------------------------------------------------------------------------
 
 
-def rich(output: Output) -> RenderableType:
+def rich(output: Output, width: int = EMBED_WIDTH) -> RenderableType:
     """A renderable for a rich Console: embeds as panels in their colour."""
     if isinstance(output, Note):
         return Text(output.text, style="dim italic")
     style = "bold red" if output.alert else "bold cyan"
     parts: list[RenderableType] = [Text(header(output), style=style)]
     if output.content:
-        parts.append(Markdown(output.content))
+        parts.append(_markdown(output.content))
     for embed in output.embeds:
-        parts.append(_rich_embed(embed))
-    for line in choice_lines(output):
-        parts.append(Text(line, style="bold magenta"))
+        parts.append(_rich_embed(embed, width))
+    if output.choices:
+        # One cell per choice, so a label is never split across lines.
+        buttons = [c for c in output.choices if c.component_type == 2]
+        if len(buttons) < len(output.choices):
+            parts.append(Text(f"Menu ({output.placeholder or 'choose one'}):", style="magenta"))
+        parts.append(Columns([Text(_choice(c), style="bold magenta") for c in output.choices],
+                             padding=(0, 3)))
+        parts.append(Text("(press one with /press N)", style="magenta"))
     return Group(*parts)
 
 
-def _rich_embed(embed: dict[str, Any]) -> Panel:
+def _markdown(text: str) -> Markdown:
+    # Discord keeps single line breaks; Markdown would join the lines into one paragraph.
+    return Markdown(text.replace("\n", "  \n"))
+
+
+def _rich_embed(embed: dict[str, Any], width: int) -> Panel:
     colour = f"#{int(embed.get('color') or DEFAULT_COLOUR):06x}"
     body: list[RenderableType] = []
     if embed.get("description"):
-        body.append(Markdown(embed["description"]))
+        body.append(_markdown(embed["description"]))
     for fld in embed.get("fields") or []:
         body.append(Text(fld["name"], style="bold"))
-        body.append(Markdown(fld["value"]))
+        body.append(_markdown(fld["value"]))
     if (embed.get("footer") or {}).get("text"):
         body.append(Text(embed["footer"]["text"], style="dim"))
     return Panel(Group(*body), title=Text(embed.get("title") or "", style="bold"),
-                 title_align="left", border_style=colour, expand=False, width=100)
+                 title_align="left", border_style=colour, width=width)
 
 
 def print_rich(console: Console, outputs: list[Output]) -> None:
     for output in outputs:
-        console.print(rich(output))
+        console.print(rich(output, min(EMBED_WIDTH, console.width)))
