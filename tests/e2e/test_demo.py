@@ -24,13 +24,12 @@ SCRIPT = [
     "/as moderator",                              # 6
     "/settings region country:GB",                # 7  accepted
     "/settings alert-channel channel:mod-alerts",  # 8  accepted
-    URGENT,                                       # 9  escalation: GB lines, moderator alert
-    URGENT,                                       # 10 within the cooldown: nothing, and why
-    "/press 1",                                   # 11 "Lines for another country"
-    "/stats",                                     # 12 the counts
-    "/settings reply-mode mode:dm",               # 13
-    "/channel check-ins",                         # 14
-    "/quit",                                      # 15
+    "/settings reply-mode mode:dm",               # 9  accepted
+    URGENT,                                       # 10 escalation: GB lines by DM, and an alert
+    URGENT,                                       # 11 within the cooldown: nothing, and why
+    "/press 1",                                   # 12 "Lines for another country" (in the DM)
+    "/stats",                                     # 13 the counts
+    "/quit",                                      # 14
     "/topics",                                    # after /quit: never read
 ]
 
@@ -105,12 +104,14 @@ def test_settings_are_accepted_from_a_moderator(session):
     assert "You are now a moderator" in out[6]
     assert "Region set to United Kingdom (GB)." in out[7]
     assert "Crisis alerts will go to #mod-alerts" in out[8]
+    assert "Crisis replies now go by DM." in out[9]
 
 
-def test_region_and_alert_channel_take_effect(session):
-    """After the change: UK lines, and the moderators' alert, which never quotes the text."""
-    block = session[1][9]
+def test_region_reply_mode_and_alert_channel_take_effect(session):
+    """After the changes: UK lines by DM, and the moderators' alert, which never quotes."""
+    block = session[1][10]
     reply, alert = block.split("\n\n[#mod-alerts] MODERATOR ALERT from RecoveryBot:")
+    assert "[direct message] RecoveryBot:" in reply
     assert "Samaritans" in reply and "116 123" in reply
     assert "moderators have been told" in reply
     assert "#general" in alert and "@You" in alert
@@ -118,20 +119,20 @@ def test_region_and_alert_channel_take_effect(session):
 
 
 def test_cooldown_is_shown_not_hidden(session):
-    block = session[1][10]
+    block = session[1][11]
     assert "(No reply. RecoveryBot noticed suicide language (urgent)" in block
     assert "already answered you less than 30 minutes ago" in block
 
 
 def test_other_country_button_opens_the_country_menu(session):
-    block = session[1][11]
-    assert "RecoveryBot (only you can see this):" in block
+    block = session[1][12]
+    assert "[direct message] RecoveryBot (only you can see this):" in block
     assert "Which country are you in?" in block
     assert "Menu (Choose a country):" in block and "United Kingdom" in block
 
 
 def test_stats_show_the_counts(session):
-    block = session[1][12]
+    block = session[1][13]
     assert "== Usage in the last 30 day(s) ==" in block
     assert "overdose: 1" in block  # the naloxone topic
     assert "suicide/concern: fewer than 5" in block

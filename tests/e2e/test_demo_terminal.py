@@ -49,6 +49,14 @@ def test_interactive_chat_renders_embeds_and_presses_buttons(tmp_path):
         child.expect("Samaritans")
         child.expect(PROMPT)
 
+        child.send("/topic name:nalo\t")  # Tab asks the bot's own autocomplete
+        child.expect(re.escape("Medicines for opioid use disorder (MOUD)"))
+        child.send("\t\r")  # pick the first suggestion (the overdose topic), send it
+        child.expect(re.escape("RecoveryBot (only you can see this)"))
+        child.expect(re.escape("Overdose signs and naloxone (Narcan)"))  # the embed's title
+        child.expect("Key points")
+        child.expect(PROMPT)
+
         child.sendcontrol("d")
         child.expect(pexpect.EOF)
     finally:
