@@ -127,14 +127,14 @@ class DemoSession:
     # --- lifecycle -------------------------------------------------------------------
 
     @classmethod
-    async def start(cls, content: Content, settings: Settings | None = None) -> DemoSession:
-        """Start the fake and the bot; `settings` defaults to .env plus the demo's overrides."""
+    async def start(cls, content: Content) -> DemoSession:
+        """Start the fake and the bot (settings: the environment and .env, pointed here)."""
         world = build_world()
         await world.fake.start()
         tmp = tempfile.TemporaryDirectory(prefix="recovery-bot-demo-")
         runner = None
         try:
-            settings = settings or demo_settings(world, Path(tmp.name))
+            settings = demo_settings(world, Path(tmp.name))
             runner = BotRunner(settings, content, guild_ready_timeout=0.1)
             await runner.start()
             await asyncio.wait_for(runner.bot.wait_until_ready(), timeout=30)
@@ -424,6 +424,7 @@ class DemoSession:
         for kind, key, outcome in self._usage_seen:
             if kind == "crisis_reply" and outcome == "cooldown":
                 category, _, severity = key.partition("/")
+                # DMs have no server settings; the crisis cog then uses 30 minutes.
                 minutes = self.runner.bot.cache.guild(self.world.guild_id).cooldown_minutes \
                     if self.where is Where.CHANNEL else 30
                 return (f"(No reply. {BOT_NAME} noticed {category.replace('_', '-')} language "

@@ -68,7 +68,7 @@ def test_runs_the_script_and_stops_at_quit(session):
     done, out, _ = session
     assert done.returncode == 0, done.stderr[-2000:]
     assert len(out) == SCRIPT.index("/quit") + 1
-    assert [b.splitlines()[0] for b in out] == [line for line in SCRIPT[:len(out)]]
+    assert [b.splitlines()[0] for b in out] == SCRIPT[:len(out)]
     assert "\x1b[" not in done.stdout
 
 
@@ -152,10 +152,10 @@ def test_no_message_text_in_logs_or_files(session):
         assert MARK.encode() not in data and b"kill myself" not in data, path
 
 
-def test_an_unknown_command_and_a_bad_option_are_explained(tmp_path):
+def test_mistakes_are_explained_and_dms_work(tmp_path):
     """Typing mistakes get the demo's help, not a crash; nothing is written to the folder."""
     done = run_demo(["/nope", "/settings", "/hotline GB", "/settings cooldown minutes:x",
-                     "/press 3"], tmp_path)
+                     "/press 3", "/dm", "/hotline", "/channel lobby"], tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     out = blocks(done.stdout)
     assert "No command /nope. The bot's commands: crisis-replies, hotline" in out[0]
@@ -163,4 +163,7 @@ def test_an_unknown_command_and_a_bad_option_are_explained(tmp_path):
     assert "== Crisis lines: United Kingdom ==" in out[2]  # a bare value fills the option
     assert "minutes: must be a number" in out[3]
     assert "There is no choice 3" in out[4]
+    assert "[direct message] RecoveryBot (only you can see this):" in out[6]
+    assert "== Crisis lines worldwide ==" in out[6]  # no country chosen for DMs yet
+    assert "No channel 'lobby'. Channels: general, check-ins, mod-alerts" in out[7]
     assert list(tmp_path.iterdir()) == []  # the throwaway database lived elsewhere
