@@ -125,7 +125,8 @@ def static_completions(session: DemoSession, text: str):
             if name.startswith(text[1:].casefold()):
                 yield Completion(f"/{name}", start_position=-len(text))
         return
-    name, rest = cmdline.split_command(text)
+    name, _ = cmdline.split_command(text)
+    rest = text.partition(" ")[2].lstrip()  # a trailing space means "next word"
     command = session.fake.command(name)
     if command is None:
         return
@@ -152,6 +153,8 @@ def static_completions(session: DemoSession, text: str):
             values = ["True", "False"]
         elif option["type"] == cmdline.OptionType.CHANNEL:
             values = list(session.world.channels)
+        elif option["type"] == cmdline.OptionType.ROLE:
+            values = list(session.world.role_names())
         for value in values:
             if value.casefold().startswith(partial.casefold()):
                 yield Completion(value, start_position=-len(partial))

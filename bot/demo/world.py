@@ -51,6 +51,10 @@ class DemoWorld:
         roles = [r for r in member["roles"] if r != str(self.mod_role)]
         member["roles"] = [*roles, str(self.mod_role)] if moderator else roles
 
+    def role_names(self) -> list[str]:
+        guild = self.fake.guilds[self.guild_id]
+        return [r["name"] for r in guild["roles"] if r["name"] != "@everyone"]
+
     def is_moderator(self) -> bool:
         member = self.fake.member(self.guild_id, self.you)
         return member is not None and str(self.mod_role) in member["roles"]

@@ -46,3 +46,27 @@ def test_subcommand_with_a_channel_is_resolved_like_discord_does():
 def test_mistakes_are_explained(rest, message):
     with pytest.raises(CommandLineError, match=message.replace("|", r"\|")):
         parse(SETTINGS, rest, RESOLVER)
+
+
+async def test_tab_completion_uses_the_synced_commands_and_the_bots_autocomplete(content):
+    """Names and fixed choices come from the synced commands; values from the bot itself."""
+    from bot.demo.session import DemoSession
+    from bot.demo.terminal import static_completions
+
+    session = await DemoSession.start(content)
+    try:
+        def texts(line):
+            return [c.text for c in static_completions(session, line)]
+
+        assert texts("/to") == ["/topic", "/topics"]
+        assert texts("/settings re") == ["region", "reply-mode"]
+        assert texts("/settings region ") == ["country:"]
+        assert texts("/settings reply-mode mode:") == ["channel", "dm", "both"]
+        assert texts("/settings alert-channel channel:m") == ["mod-alerts"]
+        assert texts("/topic name:x ") == ["share:"]
+        assert await session.autocomplete("/hotline country:jap") == [("JP", "Japan (JP)")]
+        assert await session.autocomplete("/settings region country:austr") == [
+            ("AU", "Australia (AU)")]
+        assert await session.autocomplete("/topic share:") == []  # no autocomplete there
+    finally:
+        await session.stop()
