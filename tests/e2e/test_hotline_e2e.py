@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
-from tests.fakediscord import INTERACTION_COMPONENT, MESSAGE_FLAG_EPHEMERAL
+from bot.devserver.fake import INTERACTION_COMPONENT, MESSAGE_FLAG_EPHEMERAL
 
 _HANDLER_TASKS = ("discord.py: ", "discord-ui-view-dispatch", "CommandTree-invoker")
 
