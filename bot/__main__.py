@@ -1,4 +1,4 @@
-"""Command line: `python -m bot [run|check|scan]`."""
+"""Command line: `python -m bot [run|check|scan|demo]`."""
 
 from __future__ import annotations
 
@@ -92,11 +92,16 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("check", help="validate settings and content without connecting")
     scan = sub.add_parser("scan", help="classify messages from stdin, one JSON line each")
     scan.add_argument("--summary", action="store_true", help="print counts to stderr")
+    sub.add_parser("demo", help="try the bot in a terminal chat, without Discord or a token")
     args = parser.parse_args(argv)
     if args.command == "check":
         return cmd_check()
     if args.command == "scan":
         return cmd_scan(args.summary)
+    if args.command == "demo":
+        from bot.demo import main as demo_main
+
+        return demo_main()
     return cmd_run()
 
 

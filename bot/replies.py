@@ -11,8 +11,10 @@ Moderator alerts never take or show the member's message text.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from bot.content.embeds import EmbedSpec
-from bot.content.hotlines import Country, Line
+from bot.content.hotlines import GROUP_CRISIS, Audience, Country, Line
 
 CATEGORIES = ("suicide", "self_harm", "overdose")
 SEVERITIES = ("concern", "urgent")
@@ -59,20 +61,60 @@ def emergency_words(country: Country) -> tuple[str, str]:
     return " or ".join(country.emergency[:2]), ""
 
 
-def pick_lines(country: Country, category: str, limit: int = MAX_REPLY_LINES) -> list[Line]:
-    """The most relevant lines for a reply: substance-use lines first for overdose,
-    general lines first for suicide and self-harm; file order breaks ties."""
+# Which lines a crisis reply lists, most fitting first. Each tier is a set of audiences;
+# a line takes the rank of the first tier it serves and lines in no tier are left out.
+# A person who took too much needs the emergency number (in the text), then a poison
+# centre, then a crisis line; use-alone lines are for someone about to use, never for an
+# emergency, so no tier holds them.
+_CRISIS_TIERS = (frozenset({Audience.CRISIS}), GROUP_CRISIS)
+_TIERS: dict[str, tuple[frozenset[Audience], ...]] = {
+    "suicide": _CRISIS_TIERS,
+    "self_harm": _CRISIS_TIERS,
+    "overdose": (frozenset({Audience.POISON}), frozenset({Audience.CRISIS}),
+                 frozenset({Audience.DRUGS}), frozenset({Audience.TREATMENT_REFERRAL})),
+    # Overdose with suicidal words: the crisis line first, then the poison centre.
+    "overdose+suicide": (frozenset({Audience.CRISIS}), frozenset({Audience.POISON}),
+                         GROUP_CRISIS, frozenset({Audience.DRUGS})),
+}
+
+
+def reply_kind(category: str, also: Iterable[str] = ()) -> str:
+    """The kind of reply for a detection: its category, or 'overdose+suicide' when an
+    overdose comes with suicide or self-harm language in the same message."""
     category = normalise_category(category)
+    others = {normalise_category(c) for c in also}
+    if category == "overdose" and others & {"suicide", "self_harm"}:
+        return "overdose+suicide"
+    if category in ("suicide", "self_harm") and "overdose" in others:
+        return "overdose+suicide"
+    return category
 
-    def rank(line: Line) -> int:
-        if category == "overdose":
-            return 0 if line.drug_related else (1 if line.general else 2)
-        if line.general:
-            return 0
-        return 2 if line.drug_related else 1
 
-    ordered = sorted(enumerate(country.lines), key=lambda il: (rank(il[1]), il[0]))
-    return [line for _, line in ordered[:limit]]
+REPLY_KINDS = tuple(_TIERS)
+_ONE_OF_EACH_FIRST = frozenset({"overdose", "overdose+suicide"})
+
+
+def pick_lines(country: Country, category: str, limit: int = MAX_REPLY_LINES, *,
+               also: Iterable[str] = ()) -> list[Line]:
+    """The lines a crisis reply lists, most fitting first; file order breaks ties.
+
+    `category` is a crisis category or a reply kind ('overdose+suicide'); `also` names
+    other categories found in the same message.
+    """
+    kind = category if category in _TIERS else reply_kind(category, also)
+    tiers = _TIERS[kind]
+
+    def rank(line: Line) -> int | None:
+        return next((i for i, tier in enumerate(tiers) if line.serves(tier)), None)
+
+    ranked = sorted(((r, i, line) for i, line in enumerate(country.lines)
+                     if (r := rank(line)) is not None), key=lambda t: t[:2])
+    if kind in _ONE_OF_EACH_FIRST:
+        # One line of each tier before a second of any: after an overdose the poison
+        # centre and a crisis line both matter more than a second crisis line.
+        firsts = [t for n, t in enumerate(ranked) if n == 0 or t[0] != ranked[n - 1][0]]
+        ranked = firsts + [t for t in ranked if t not in firsts]
+    return [line for _, _, line in ranked[:limit]]
 
 
 def _line_field(line: Line) -> tuple[str, str]:
@@ -80,40 +122,72 @@ def _line_field(line: Line) -> tuple[str, str]:
 
 
 def crisis_reply(category: str, severity: str, subject: str, country: Country, *,
-                 moderators_notified: bool) -> EmbedSpec:
+                 moderators_notified: bool, also: Iterable[str] = ()) -> EmbedSpec:
     """The reply to a message that may be about suicide, self-harm or an overdose.
 
     `subject` is 'self' (the writer) or 'other' (someone they are worried about);
-    'unknown' means bystander wording for overdose and first-person otherwise.
+    'unknown' means bystander wording for overdose and first-person otherwise. `also`
+    names other crisis categories found in the same message: an overdose with suicidal
+    words gets a reply that speaks to both and lists the crisis line first.
     """
     category = normalise_category(category)
     severity = _severity(severity)
+    kind = reply_kind(category, also)
+    if kind == "overdose+suicide":
+        category = "overdose"  # the emergency steps for an overdose come first
     subject = _subject(subject, category)
     em, hint = emergency_words(country)
+    lines = pick_lines(country, kind)
+    poison = any(Audience.POISON in line.audience for line in lines)
     if category == "overdose":
-        title, description = _overdose_text(subject, em, hint)
+        title, description = _overdose_text(subject, em, hint, country, poison=poison,
+                                            suicide=kind == "overdose+suicide")
     elif subject == "other":
         title, description = _other_text(category, severity, em, hint)
     else:
-        title, description = _self_text(category, severity, em, hint)
+        title, description = _self_text(category, severity, em, hint,
+                                        directory_only=country.is_fallback)
     if country.is_fallback:
         description += ("\n\nTell me your country with `/hotline` and I'll show the lines "
                         "there.")
-    fields = [_line_field(line) for line in pick_lines(country, category)]
+    fields = [_line_field(line) for line in lines]
     footer = BOT_NOTICE + (f" {MODS_NOTICE}" if moderators_notified else "")
     return EmbedSpec(title=title, description=description, fields=fields, footer=footer)
 
 
+# Means safety without naming any means (safe-messaging guidance: no method detail).
+MEANS_SAFETY = ("If you can, put some distance between you and anything you might use to "
+                "hurt yourself, or ask someone you trust to hold on to it for now.")
+FEEL_OKAY = ("Even if you feel okay, some medicines cause harm hours later: "
+             "get checked now.")
 
-def _self_text(category: str, severity: str, em: str, hint: str) -> tuple[str, str]:
+
+def _reach(directory_only: bool) -> str:
+    if directory_only:
+        # The international entry is a directory, not a line that answers.
+        return ("The directory below lists free helplines in many countries, so you can "
+                "find people to talk to where you are.")
+    return ("The people at these lines are there to listen, without judgement. "
+            "It's free, and you can reach them any time.")
+
+
+def _self_text(category: str, severity: str, em: str, hint: str, *,
+               directory_only: bool = False) -> tuple[str, str]:
     feeling = ("thoughts of hurting yourself" if category == "self_harm"
                else "thoughts of ending your life")
-    reach = ("The people at these lines are there to listen, without judgement. "
-             "It's free, and you can reach them any time.")
+    reach = _reach(directory_only)
+    if severity == "urgent" and category == "self_harm":
+        return ("Please get help right now", (
+            f"**If you are badly hurt or bleeding won't stop, call {em} now{hint}**, and "
+            "press firmly on the wound with a clean cloth until help comes. If you might "
+            "hurt yourself more, call too, and tell someone near you what's going on.\n\n"
+            f"{MEANS_SAFETY}\n\n"
+            f"You matter, and you don't have to face this by yourself. {reach}"))
     if severity == "urgent":
         return ("Please reach out for help right now", (
             f"**If you might act on these thoughts or are in danger, call {em} now{hint}.** "
             "If you can, tell someone near you what's going on, so you are not alone.\n\n"
+            f"{MEANS_SAFETY}\n\n"
             f"You matter, and you don't have to face this by yourself. {reach}"))
     return ("You don't have to go through this alone", (
         "It sounds like you're going through something really painful, and I'm glad you "
@@ -134,6 +208,11 @@ def _other_text(category: str, severity: str, em: str, hint: str) -> tuple[str, 
     if category == "self_harm":
         steps[1] = ("• Ask them directly if they're hurting themselves or thinking about "
                     "suicide. Asking does not put the idea in their head.")
+        danger = (f"• If they are badly hurt or bleeding won't stop, call {em} now{hint} "
+                  "and press firmly on the wound with a clean cloth.")
+    if severity == "urgent":
+        steps.append("• If it's safe, help them put some distance between themselves and "
+                     "anything they might use to hurt themselves.")
     # Urgent puts the emergency step first; concern leads with staying close and asking.
     body = [danger, *steps] if severity == "urgent" else [*steps, danger]
     return ("How you can help them", (
@@ -142,22 +221,55 @@ def _other_text(category: str, severity: str, em: str, hint: str) -> tuple[str, 
         + "\n\nLook after yourself too: you don't have to handle this alone."))
 
 
-def _overdose_text(subject: str, em: str, hint: str) -> tuple[str, str]:
+# Legal protection for people who call for help, where a government page says so.
+_GOOD_SAMARITAN: dict[str, str] = {}
+
+
+def _overdose_text(subject: str, em: str, hint: str, country: Country, *,
+                   poison: bool, suicide: bool) -> tuple[str, str]:
+    advice = ("The poison centre below can also tell you what to do. " if poison else "")
     if subject == "self":
+        if suicide:
+            opening = (f"**Call {em} now{hint}.** It sounds like you may have taken too much, "
+                       "and that you may be thinking about ending your life. Both matter, "
+                       "and you deserve help with both right now. Tell someone near you so "
+                       "you're not alone.\n")
+            after = ("The crisis line below is there to listen, without judgement. "
+                     + advice)
+        else:
+            opening = (f"**Call {em} now{hint}** if you think you've taken too much, and "
+                       "tell someone near you so you're not alone.\n")
+            after = advice + "You deserve help, not judgement."
         return ("Please get help now", (
-            f"**Call {em} now{hint}** if you think you've taken too much, and tell someone "
-            "near you so you're not alone.\n"
+            opening + f"**{FEEL_OKAY}**\n"
             "• If someone near you has naloxone (Narcan), ask them to give it to you.\n"
-            "• If you feel very drowsy, lie down on your side.\n\n"
-            "You deserve help, not judgement. The lines below can support you afterwards."))
+            "• If you feel very drowsy, lie down on your side.\n\n" + after.strip()))
+    extra = _GOOD_SAMARITAN.get(country.code, "")
+    tail = ("If they also talked about ending their life, tell the emergency call-taker, "
+            "and stay with them. " if suicide else "")
     return ("This may be an overdose: get help now", (
         f"**Call {em} now{hint}.** If you aren't sure, treat it as an overdose.\n"
         "1. Give naloxone (Narcan) if you have it. It won't hurt someone who hasn't taken "
-        "opioids.\n"
-        "2. Keep them breathing: try to keep them awake and check their breathing.\n"
+        "opioids. If there's no response after 2–3 minutes, give naloxone again.\n"
+        "2. Keep them breathing: try to keep them awake and check their breathing. If "
+        "they breathe but don't wake up (sedatives such as xylazine, \"tranq\", can do "
+        "this), breathing is what matters. If they aren't breathing, give rescue breaths "
+        "if you're trained.\n"
         "3. Lay them on their side (the recovery position) so they don't choke.\n"
-        "4. Stay with them until help arrives.\n\n"
-        "The lines below can help with what comes next."))
+        "4. Stay with them until help arrives. Naloxone wears off in about 30–90 "
+        "minutes, so they need medical care even if they wake up.\n\n"
+        + (f"{extra}\n\n" if extra else "")
+        + tail + advice + "The lines below can help with what comes next."))
+
+
+# What a non-crisis line is for, shown under it in /hotline so nobody mistakes a referral or
+# use-alone line for emergency help.
+_AUDIENCE_LABEL = {
+    Audience.POISON: "Poison centre: advice after taking too much of a medicine or drug",
+    Audience.DRUGS: "For drug and alcohol use",
+    Audience.TREATMENT_REFERRAL: "Finds treatment and information; not counselling",
+    Audience.USE_ALONE: "For someone about to use alone; in an emergency call the number above",
+}
 
 
 def hotline_embed(country: Country) -> EmbedSpec:
@@ -170,8 +282,9 @@ def hotline_embed(country: Country) -> EmbedSpec:
     for line in country.lines:
         name, value = _line_field(line)
         value += f"\nLanguages: {', '.join(line.languages)}"
-        if line.drug_related and not line.general:
-            value += "\nFor drug and alcohol use"
+        if not line.general:
+            value += "".join(f"\n{_AUDIENCE_LABEL[a]}" for a in line.audience
+                             if a in _AUDIENCE_LABEL)
         fields.append((name, value))
     checked = min([country.verified_on, *(line.verified_on for line in country.lines)])
     footer = (f"Numbers last checked {checked.isoformat()}; services change, so if a line "

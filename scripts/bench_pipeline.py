@@ -3,7 +3,7 @@
     python scripts/bench_pipeline.py [--messages 5000] [--crisis-rate 0.01]
                                      [--channels 200] [--members 2000] [--seed 1]
 
-Starts the fake Discord (tests/fakediscord.py) and the real bot, through the same
+Starts the fake Discord (bot/devserver/fake.py) and the real bot, through the same
 `BotRunner` as `python -m bot run` (SQLite in a temporary directory), in one process.
 Then sends a burst of MESSAGE_CREATE events as fast as the fake can write them: ordinary
 chat from many members in many channels, and 1% crisis messages, each from a distinct
@@ -51,9 +51,7 @@ import discord.state
 from bot.app import BotRunner
 from bot.content.bundle import load_content
 from bot.crisis import detect
-from bot.paths import bundled_content_dir
-from bot.settings import load_settings
-from tests.fakediscord import (
+from bot.devserver.fake import (
     EVERYONE_PERMISSIONS,
     GUILD_TEXT,
     FakeDiscord,
@@ -63,6 +61,8 @@ from tests.fakediscord import (
     make_role,
     make_user,
 )
+from bot.paths import bundled_content_dir
+from bot.settings import load_settings
 
 CORPUS = Path(__file__).resolve().parents[1] / "tests" / "data" / "crisis_corpus.jsonl"
 GUILDS = 10

@@ -107,6 +107,16 @@ class Crisis(commands.Cog):
 
     # --- delivery --------------------------------------------------------------------
 
+    def _also(self, text: str) -> set[str]:
+        """Every crisis category in the message, so an overdose with suicidal words gets a
+        reply that speaks to both. A failure here must never stop the reply."""
+        try:
+            return {c.rule.category for c in self.bot.content.detector.explain(text)
+                    if c.suppressed_by is None}
+        except Exception as exc:
+            log.error("listing crisis categories failed: %s", type(exc).__name__)
+            return set()
+
     async def _deliver(self, message: discord.Message, detection, settings) -> None:
         guild = message.guild
         guild_id = guild.id if guild else None
@@ -115,7 +125,8 @@ class Crisis(commands.Cog):
         alerting = alert_channel is not None and self.gate.alert_allows(guild_id)
         country = resolve_country(self.bot, guild, message.author.id)
         embed = to_embed(crisis_reply(detection.category, detection.severity, detection.subject,
-                                      country, moderators_notified=alerting), CRISIS)
+                                      country, moderators_notified=alerting,
+                                      also=self._also(message.content)), CRISIS)
         view = button_view(self.bot)
 
         if guild is None:

@@ -39,10 +39,11 @@ async def country_choices(bot, current: str) -> list[app_commands.Choice[str]]:
 
 
 class CountrySelect(discord.ui.Select):
-    def __init__(self, bot):
+    """One alphabetical group of countries; a message carries one select per group."""
+
+    def __init__(self, bot, countries, placeholder: str = "Choose a country"):
         self.bot = bot
-        countries = sorted(bot.content.hotlines.countries(), key=lambda c: c.name)[:25]
-        super().__init__(placeholder="Choose a country",
+        super().__init__(placeholder=placeholder[:150],
                          options=[discord.SelectOption(label=c.name[:100], value=c.code)
                                   for c in countries])
 
@@ -64,10 +65,20 @@ class OtherCountryView(discord.ui.View):
                        custom_id=OTHER_COUNTRY_ID)
     async def other_country(self, interaction: discord.Interaction,
                             button: discord.ui.Button) -> None:
-        view = discord.ui.View(timeout=600)
-        view.add_item(CountrySelect(self.bot))
-        await interaction.response.send_message("Which country are you in?", view=view,
-                                                ephemeral=True)
+        await interaction.response.send_message("Which country are you in?",
+                                                view=country_picker(self.bot), ephemeral=True)
+
+
+def country_picker(bot) -> discord.ui.View:
+    """Selects that together reach every country (a select holds only 25 options)."""
+    view = discord.ui.View(timeout=600)
+    groups = bot.content.hotlines.picker_groups()
+    for group in groups:
+        label = "Choose a country"
+        if len(groups) > 1:
+            label += f" ({group[0].name[:20]} to {group[-1].name[:20]})"
+        view.add_item(CountrySelect(bot, group, label))
+    return view
 
 
 def button_view(bot) -> OtherCountryView:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import (
     BaseModel,
@@ -27,8 +28,33 @@ from bot.problems import ContentError, Problem
 
 FALLBACK_CODE = "INTL"
 STALE_AFTER_DAYS = 365
+# Discord limits for the "Lines for another country" picker: options per select menu and
+# select menus (action rows) per message. The loader refuses a file with more countries.
+SELECT_OPTIONS = 25
+PICKER_GROUPS = 5
+MAX_COUNTRIES = SELECT_OPTIONS * PICKER_GROUPS
 
-Audience = Literal["everyone", "youth", "lgbtq_youth", "veterans", "drug_related"]
+
+
+class Audience(StrEnum):
+    """Who a line is for, and so in which replies it may appear (see `bot.replies`)."""
+
+    CRISIS = "crisis"                  # anyone in crisis: suicide, self-harm, distress
+    YOUTH = "youth"                    # a crisis line for young people
+    LGBTQ_YOUTH = "lgbtq_youth"
+    VETERANS = "veterans"
+    POISON = "poison"                  # a poison centre: what to do after taking too much
+    DRUGS = "drugs"                    # drug and alcohol information and support
+    TREATMENT_REFERRAL = "treatment_referral"  # finds treatment; no counselling
+    USE_ALONE = "use_alone"            # stays on the line while someone uses alone
+
+
+# Lines for a group of people in crisis (shown after the general crisis line).
+GROUP_CRISIS = frozenset({Audience.YOUTH, Audience.LGBTQ_YOUTH, Audience.VETERANS})
+# Lines about substance use rather than crisis.
+SUBSTANCE = frozenset({Audience.POISON, Audience.DRUGS, Audience.TREATMENT_REFERRAL,
+                       Audience.USE_ALONE})
+
 Text = Annotated[str, Field(min_length=1, max_length=300)]
 
 # Wording that must never reach a member: the 988 LGBTQ+ youth option ended on 17 July 2025.
@@ -61,11 +87,16 @@ class Line(BaseModel):
 
     @property
     def drug_related(self) -> bool:
-        return "drug_related" in self.audience
+        """A line about substance use (poison centre, drug helpline, referral, use-alone)."""
+        return any(a in SUBSTANCE for a in self.audience)
 
     @property
     def general(self) -> bool:
-        return "everyone" in self.audience
+        """A crisis line for anyone."""
+        return Audience.CRISIS in self.audience
+
+    def serves(self, audiences: frozenset[Audience] | set[Audience]) -> bool:
+        return any(a in audiences for a in self.audience)
 
     def contact(self) -> str:
         """How to reach the line, on one line: 'Call 988 · Text 988 · Online: https://...'."""
@@ -140,6 +171,17 @@ class HotlineDirectory:
     def countries(self) -> list[Country]:
         """Every country, alphabetical, with the international entry last."""
         return [*self._countries, self.fallback]
+
+    def picker_groups(self) -> list[list[Country]]:
+        """Every country in alphabetical groups that each fit one Discord select menu.
+
+        A select holds at most SELECT_OPTIONS options and a message at most PICKER_GROUPS
+        rows, so groups are as even as possible and together hold every country.
+        """
+        everything = self.countries()
+        count = -(-len(everything) // SELECT_OPTIONS)
+        size = -(-len(everything) // count)
+        return [everything[i:i + size] for i in range(0, len(everything), size)]
 
     def codes(self) -> list[str]:
         """Every code, alphabetical, with INTL last."""
@@ -225,6 +267,11 @@ def load_hotlines(path: Path,
             for key in extra:
                 problems.append(Problem(f"{where}: field '{key}'", "is not a known section",
                                         "remove it or check its spelling"))
+    if len(countries) > MAX_COUNTRIES:
+        problems.append(Problem(f"{where}: field 'countries'",
+                                f"has {len(countries)} entries; the country picker shows at "
+                                f"most {MAX_COUNTRIES}",
+                                "merge entries, or change the picker in bot/cogs/hotline.py"))
     if not any(c.is_fallback for c in countries):
         if not errs and isinstance(data, dict) and FALLBACK_CODE not in declared:
             problems.append(Problem(f"{where}: field 'countries'",
@@ -293,6 +340,13 @@ def _check_country(here: str, country: Country, today: dt.date) -> list[Problem]
                                f"was last checked on {when.isoformat()}, over a year ago",
                                "re-check the number on its source page and update verified_on",
                                severity="warning"))
+    urls = [("source_url", country.source_url)] + [
+        (f"lines.{j}.{f}", getattr(line, f)) for j, line in enumerate(country.lines)
+        for f in ("source_url", "chat_url")]
+    for field, url in urls:
+        if url is not None and url.scheme != "https":
+            out.append(Problem(f"{here}: field '{field}'", f"{url} is not https",
+                               "use the https:// address of the page", severity="warning"))
     texts = [("name", country.name), ("emergency_note", country.emergency_note)]
     for j, line in enumerate(country.lines):
         texts += [(f"lines.{j}.{f}", getattr(line, f) or "")
@@ -341,7 +395,7 @@ _PLACEHOLDER_FALLBACK = Country(
     emergency_note="Use your local emergency number.",
     source_url="https://findahelpline.com/", verified_on=dt.date(2026, 11, 21),
     lines=[Line(name="Find A Helpline", chat_url="https://findahelpline.com/", hours="varies",
-                languages=["many"], audience=["everyone"],
+                languages=["many"], audience=["crisis"],
                 source_url="https://findahelpline.com/", verified_on=dt.date(2026, 11, 21))],
 )
 

@@ -18,13 +18,59 @@ from bot.problems import ContentError, Problem
 
 # Publishers whose pages count as authoritative for a topic's evidence.
 AUTHORITATIVE_PUBLISHERS = frozenset({
-    "SAMHSA", "NIDA", "NIH", "NIAAA", "NIMH", "CDC", "FDA", "DEA",
+    "SAMHSA", "NIDA", "NIH", "NIAAA", "NIMH", "CDC", "FDA", "DEA", "HRSA", "AHRQ",
     "VA National Center for PTSD", "VA", "US Department of Veterans Affairs",
     "WHO", "NHS", "National Academies", "Cochrane",
 })
 
+# Where each authoritative publisher's own pages live: a source naming the publisher must
+# come from one of these hosts (or a subdomain), so a copy, mirror or another body's page
+# cannot borrow its name. NHS means the national site, not a local trust (name the trust).
+PUBLISHER_HOSTS: dict[str, tuple[str, ...]] = {
+    "SAMHSA": ("samhsa.gov", "findtreatment.gov"),
+    "NIDA": ("nida.nih.gov",),
+    "NIH": ("nih.gov",),
+    "NIAAA": ("niaaa.nih.gov",),
+    "NIMH": ("nimh.nih.gov",),
+    "CDC": ("cdc.gov",),
+    "FDA": ("fda.gov",),
+    "DEA": ("dea.gov", "getsmartaboutdrugs.gov", "federalregister.gov"),
+    "HRSA": ("hrsa.gov",),
+    "AHRQ": ("ahrq.gov",),
+    "VA National Center for PTSD": ("ptsd.va.gov",),
+    "VA": ("va.gov",),
+    "US Department of Veterans Affairs": ("va.gov",),
+    "WHO": ("who.int",),
+    "NHS": ("www.nhs.uk", "nhs.uk"),
+    "National Academies": ("nationalacademies.org", "nap.edu"),
+    "Cochrane": ("cochranelibrary.com", "cochrane.org"),
+}
+# Hosts that are never a patient source for a topic, whoever is named: machine-readable
+# APIs, web archives and retired domains.
+REFUSED_HOSTS: dict[str, str] = {
+    "api.fda.gov": "an openFDA API response, not a page for readers",
+    "web.archive.org": "a web-archive copy",
+    "webarchive.library.unt.edu": "a web-archive copy",
+    "drugabuse.gov": "NIDA's retired domain (use nida.nih.gov)",
+    "www.drugabuse.gov": "NIDA's retired domain (use nida.nih.gov)",
+    "teens.drugabuse.gov": "NIDA's retired teen site (use nida.nih.gov)",
+}
+_EXACT_HOSTS = frozenset({"www.nhs.uk", "nhs.uk"})
+
+
+def host_belongs(publisher: str, host: str) -> bool:
+    """Whether `host` is one of `publisher`'s own hosts; True for unlisted publishers."""
+    allowed = PUBLISHER_HOSTS.get(publisher)
+    if allowed is None:
+        return True
+    host = host.casefold().rstrip(".")
+    return any(host == h or (h not in _EXACT_HOSTS and host.endswith("." + h))
+               for h in allowed)
+
+
 FOOTER = ("General information, not medical advice. "
-          "In an emergency, call your local emergency number.")
+          "In an emergency, call your local emergency number. "
+          "Outside the US? /hotline shows the lines for your country.")
 
 Text = Annotated[str, Field(min_length=1)]
 
@@ -40,7 +86,16 @@ class Source(BaseModel):
 
     @property
     def authoritative(self) -> bool:
-        return self.peer_reviewed or self.publisher in AUTHORITATIVE_PUBLISHERS
+        return (self.peer_reviewed or self.publisher in AUTHORITATIVE_PUBLISHERS
+                or self.nhs_trust)
+
+    @property
+    def nhs_trust(self) -> bool:
+        """A page of a named NHS trust on its own nhs.uk site (an NHS body, named as such
+        rather than as 'NHS', which means the national site)."""
+        host = (self.url.host or "").casefold()
+        return (self.publisher.endswith(("NHS Trust", "NHS Foundation Trust"))
+                and host.endswith(".nhs.uk"))
 
 
 class Review(BaseModel):
@@ -203,10 +258,20 @@ def _check_topic(path: Path, topic: Topic, today: dt.date) -> list[Problem]:
                            "needs at least two different authoritative publishers",
                            "cite e.g. SAMHSA, NIDA, CDC, FDA, VA National Center for PTSD, NIMH, "
                            "WHO, NHS, or a peer-reviewed review (peer_reviewed: true)"))
-    for s in topic.sources:
+    for i, s in enumerate(topic.sources):
+        where = f"{path}: field 'sources.{i}.url'"
+        host = (s.url.host or "").casefold()
         if s.url.scheme != "https":
-            out.append(Problem(f"{path}: field 'sources' url {s.url}", "is not https",
+            out.append(Problem(where, f"{s.url} is not https",
                                "use the https:// address of the page"))
+        if host in REFUSED_HOSTS:
+            out.append(Problem(where, f"{host} is {REFUSED_HOSTS[host]}",
+                               "cite the publisher's current page for readers"))
+        elif not host_belongs(s.publisher, host):
+            out.append(Problem(where, f"{host} is not a site of {s.publisher}",
+                               f"cite {s.publisher}'s own page "
+                               f"({', '.join(PUBLISHER_HOSTS[s.publisher])}), or name the "
+                               "body that published this page as the publisher"))
     if topic.review_due <= topic.reviewed.date:
         out.append(Problem(f"{path}: field 'review_due'", "is not after reviewed.date",
                            "set the next review date after the last review"))

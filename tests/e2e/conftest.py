@@ -11,9 +11,9 @@ import pytest
 
 from bot.app import BotRunner
 from bot.content.bundle import Content, load_content
+from bot.devserver.fake import FakeDiscord
 from bot.paths import bundled_content_dir
 from bot.settings import Settings, load_settings
-from tests.fakediscord import FakeDiscord
 
 TEST_KEY = "e2e-test-pseudonym-key-0123456789abcdef"
 

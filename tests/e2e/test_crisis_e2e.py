@@ -17,9 +17,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from bot.store import Store
-from tests.e2e.conftest import Running
-from tests.fakediscord import (
+from bot.devserver.fake import (
     EVERYONE_PERMISSIONS,
     GUILD_TEXT,
     INTERACTION_COMPONENT,
@@ -32,6 +30,8 @@ from tests.fakediscord import (
     make_role,
     make_user,
 )
+from bot.store import Store
+from tests.e2e.conftest import Running
 
 # Test messages, checked against the real detector in the first test below.
 URGENT_SELF = "I'm going to kill myself tonight"

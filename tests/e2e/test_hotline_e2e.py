@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
-from tests.fakediscord import INTERACTION_COMPONENT, MESSAGE_FLAG_EPHEMERAL
+from bot.devserver.fake import INTERACTION_COMPONENT, MESSAGE_FLAG_EPHEMERAL
 
 _HANDLER_TASKS = ("discord.py: ", "discord-ui-view-dispatch", "CommandTree-invoker")
 
@@ -150,3 +150,58 @@ async def test_button_on_a_hotline_answer_offers_other_countries(running):
     assert callback.json["data"]["embeds"][0]["title"] == "Crisis lines: Japan"
     assert callback.json["data"]["components"] == []
 
+
+
+async def _picker(fake, running_bot_fake=None):
+    """Press "Lines for another country" under a /hotline answer; return the select menus
+    and the interaction that opened them."""
+    sent = await fake.invoke_slash("hotline", {"country": "GB"})
+    await fake.wait_for_callback(sent)
+    button = fake.make_interaction(
+        INTERACTION_COMPONENT, {"custom_id": "crisis:other-country", "component_type": 2},
+        message=fake.original_response(sent))
+    await fake.dispatch_interaction(button)
+    rows = (await fake.wait_for_callback(button)).json["data"]["components"]
+    return [row["components"][0] for row in rows], button
+
+
+async def _choose(fake, select: dict, code: str, opened) -> dict:
+    chosen = fake.make_interaction(
+        INTERACTION_COMPONENT,
+        {"custom_id": select["custom_id"], "component_type": 3, "values": [code]},
+        message=fake.original_response(opened))
+    await fake.dispatch_interaction(chosen)
+    return (await fake.wait_for_callback(chosen)).json["data"]
+
+
+async def test_country_picker_offers_every_shipped_country(running):
+    """With the shipped directory, the picker's menus together list every country."""
+    fake = running.fake
+    selects, _ = await _picker(fake)
+    offered = [o["value"] for s in selects for o in s["options"]]
+    assert offered == [c.code for c in running.bot.content.hotlines.countries()]
+    assert all(len(s["options"]) <= 25 for s in selects)
+
+
+async def test_country_picker_reaches_the_us_among_forty_countries(fake_discord, start_bot,
+                                                                   content):
+    """With more than 25 countries the picker splits them into several menus; the United
+    States, which sorts late, is offered and its lines open."""
+    import dataclasses
+
+    from bot.content.hotlines import HotlineDirectory
+    real = content.hotlines.countries()
+    gb = next(c for c in real if c.code == "GB")
+    extra = [gb.model_copy(update={"code": f"Q{chr(65 + i)}", "name": f"Atlantis {i:02d}",
+                                   "aliases": []}) for i in range(40 - len(real))]
+    big = HotlineDirectory([*real, *extra], {"en-US": "US"})
+    assert len(big) == 40
+    running = await start_bot(content=dataclasses.replace(content, hotlines=big))
+    fake = running.fake
+    selects, opened = await _picker(fake)
+    assert len(selects) == 2 and all(len(s["options"]) <= 25 for s in selects)
+    offered = [o["value"] for s in selects for o in s["options"]]
+    assert sorted(offered) == sorted(c.code for c in big.countries())
+    holding_us = next(s for s in selects if any(o["value"] == "US" for o in s["options"]))
+    data = await _choose(fake, holding_us, "US", opened)
+    assert data["embeds"][0]["title"] == "Crisis lines: United States"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
-from tests.fakediscord import make_channel, make_role
+from bot.devserver.fake import make_channel, make_role
 
 EPHEMERAL = 64
 

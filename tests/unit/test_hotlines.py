@@ -19,7 +19,7 @@ from bot.paths import bundled_content_dir
 from bot.problems import ContentError
 
 HOTLINES = bundled_content_dir() / "hotlines.yaml"
-CHECKED = dt.date(2026, 11, 21)
+CHECKED = dt.date(2026, 12, 1)  # the latest verified_on in the file
 REQUIRED = {"US", "CA", "GB", "IE", "AU", "NZ"}
 
 
@@ -35,7 +35,7 @@ def directory(loaded) -> HotlineDirectory:
 
 def _minimal() -> dict:
     line = {"name": "Example Line", "call": "123", "hours": "24/7", "languages": ["English"],
-            "audience": ["everyone"], "source_url": "https://example.org/line",
+            "audience": ["crisis"], "source_url": "https://example.org/line",
             "verified_on": "2026-11-21"}
     def country(code: str, name: str) -> dict:
         return {"code": code, "name": name, "emergency": ["112"], "lines": [dict(line)],
@@ -92,7 +92,7 @@ def test_every_line_is_reachable_and_sourced(directory):
     for country in directory.countries():
         for line in country.lines:
             assert line.call or line.text or line.chat_url, f"{country.code}: {line.name}"
-            assert line.source_url and line.verified_on == CHECKED
+            assert line.source_url and line.verified_on <= CHECKED
 
 
 def test_every_line_says_official_or_secondary(directory):
@@ -300,3 +300,49 @@ def test_alias_clash_is_reported(tmp_path):
     data["countries"][1]["aliases"] = ["gb"]
     errors = _errors(load_hotlines(_write(tmp_path, data), today=CHECKED)[1])
     assert len(errors) == 1 and "name/aliases" in errors[0].where
+
+
+def _many_countries(n: int) -> HotlineDirectory:
+    """A directory with n countries named so that 'United States' sorts last of all."""
+    from bot.content.hotlines import Country
+    data = _minimal()
+    base = data["countries"][0]
+    codes = [f"{a}{b}" for a in "ABCDEFGHIJKLMNOPQRST" for b in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"]
+    countries = [Country(**{**base, "code": code, "name": f"Country {code}"})
+                 for code in codes[:n - 1]]
+    countries.append(Country(**{**base, "code": "US", "name": "United States"}))
+    countries.append(Country(**{**data["countries"][1]}))
+    return HotlineDirectory(countries, {})
+
+
+@pytest.mark.parametrize("count", [1, 24, 25, 26, 40, 51, 124])
+def test_picker_groups_reach_every_country(count):
+    """However many countries there are (up to the limit), the picker's groups hold each
+    one exactly once, in order, each group fits a select and there are at most five."""
+    from bot.content.hotlines import PICKER_GROUPS, SELECT_OPTIONS
+    directory = _many_countries(count)
+    groups = directory.picker_groups()
+    flat = [c.code for g in groups for c in g]
+    assert flat == [c.code for c in directory.countries()]
+    assert "US" in flat and FALLBACK_CODE in flat
+    assert all(1 <= len(g) <= SELECT_OPTIONS for g in groups)
+    assert len(groups) <= PICKER_GROUPS
+
+
+def test_picker_groups_for_the_real_directory(directory):
+    """The shipped directory's picker reaches every country, the US included."""
+    groups = directory.picker_groups()
+    assert sum(len(g) for g in groups) == len(directory) == len(directory.countries())
+    assert "US" in [c.code for g in groups for c in g]
+
+
+def test_too_many_countries_is_an_error(tmp_path):
+    """More countries than the picker can show is reported, naming the limit."""
+    from bot.content.hotlines import MAX_COUNTRIES
+    data = _minimal()
+    base = data["countries"][0]
+    codes = [f"{a}{b}" for a in "ABCDEFGHIJKLMNOPQRST" for b in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"]
+    data["countries"] = [{**base, "code": c, "name": f"Country {c}"}
+                         for c in codes[:MAX_COUNTRIES]] + [data["countries"][1]]
+    _, problems = load_hotlines(_write(tmp_path, data), today=dt.date(2026, 11, 21))
+    assert any("country picker" in p.what for p in _errors(problems))

@@ -8,23 +8,28 @@ import re
 
 import pytest
 
-from bot.content.hotlines import HotlineDirectory, load_directory
+from bot.content.hotlines import Audience, HotlineDirectory, load_directory
 from bot.paths import bundled_content_dir
 from bot.replies import (
     CATEGORIES,
     MAX_REPLY_LINES,
+    MEANS_SAFETY,
+    REPLY_KINDS,
     SEVERITIES,
     SUBJECTS,
     crisis_reply,
     hotline_embed,
     moderator_alert,
     pick_lines,
+    reply_kind,
 )
 
 # Words about means or amounts that safe-messaging guidance keeps out of replies.
 METHOD_WORDS = re.compile(
     r"\b(pills?|tablets?|doses?|dosage|mg|milligrams?|hang(ing)?|rope|noose|cut(ting)?|"
-    r"blades?|razors?|guns?|firearms?|jump(ing)?|bridge|poison|lethal|how to|"
+    r"blades?|razors?|guns?|firearms?|jump(ing)?|bridge|lethal|how to|"
+    # "poison" as a means, not the name of a poison centre ("Poison Help", "poisons line")
+    r"poison(?!s? (help|information|centre|center|control|line))|"
     r"commit(ted)? suicide)\b", re.IGNORECASE)
 
 
@@ -99,13 +104,131 @@ def test_overdose_self_tells_someone_and_naloxone(directory):
     assert "tell someone near you" in text and "naloxone" in text
 
 
-def test_overdose_lists_drug_lines_first(directory):
-    """For overdose the substance-use lines come before general lines."""
+KINDS = [("suicide", ()), ("self_harm", ()), ("overdose", ()), ("overdose", ("suicide",))]
+
+
+def _first_line(country, category, also, severity, subject):
+    embed = crisis_reply(category, severity, subject, country, moderators_notified=False,
+                         also=also)
+    first = embed.fields[0][0]
+    return next(ln for ln in country.lines if ln.name == first), embed
+
+
+def test_first_line_fits_the_detection_in_every_country(directory):
+    """For every country and reply kind, the first line listed is one meant for it:
+    a crisis line for suicide and self-harm (and for an overdose with suicidal words),
+    a poison centre for an overdose where the country has one, else a crisis line."""
+    wrong = []
+    for country in directory.countries():
+        has_poison = any(Audience.POISON in ln.audience for ln in country.lines)
+        for (category, also), severity, subject in itertools.product(
+                KINDS, SEVERITIES, SUBJECTS):
+            line, _ = _first_line(country, category, also, severity, subject)
+            if category == "overdose" and not also and has_poison:
+                fits = Audience.POISON in line.audience
+            else:
+                fits = Audience.CRISIS in line.audience
+            if not fits:
+                wrong.append((country.code, category, also, severity, subject, line.name))
+    assert wrong == []
+
+
+def test_overdose_with_suicide_lists_poison_centre_second(directory):
+    """An overdose with suicidal words lists the crisis line, then the poison centre."""
+    for code in ("US", "AU"):
+        embed = crisis_reply("overdose", "urgent", "self", directory.get(code),
+                             moderators_notified=False, also=["suicide"])
+        names = [n for n, _ in embed.fields]
+        assert "Poison" in names[1], names
+
+
+def test_use_alone_and_referral_lines_stay_out_of_urgent_places(directory):
+    """Use-alone lines never appear in a crisis reply (only in /hotline); the SAMHSA
+    referral line never leads one."""
+    us, ca = directory.get("US"), directory.get("CA")
+    for country in (us, ca):
+        for (category, also), severity, subject in itertools.product(
+                KINDS, SEVERITIES, SUBJECTS):
+            embed = crisis_reply(category, severity, subject, country,
+                                 moderators_notified=False, also=also)
+            names = [n for n, _ in embed.fields]
+            assert not any("Never Use Alone" in n or "NORS" in n for n in names)
+            assert not names[0].startswith("SAMHSA")
+    hotline_names = [n for n, _ in hotline_embed(us).fields]
+    assert any("Never Use Alone" in n for n in hotline_names)
+
+
+def test_self_overdose_says_get_checked_even_if_okay(directory):
+    """A first-person overdose reply says harm can come hours later, so get checked now."""
+    for also in ((), ("suicide",)):
+        text = crisis_reply("overdose", "urgent", "self", directory.get("US"),
+                            moderators_notified=False, also=also).description
+        assert "Even if you feel okay, some medicines cause harm hours later" in text
+        assert "get checked now" in text
+
+
+def test_overdose_with_suicide_acknowledges_both(directory):
+    """When suicide and overdose rules both fire, the reply speaks to both."""
+    text = crisis_reply("overdose", "urgent", "self", directory.get("GB"),
+                        moderators_notified=False, also=["suicide"]).description
+    assert "taken too much" in text and "ending your life" in text
+    assert text.startswith("**Call 999")
+    alone = crisis_reply("overdose", "urgent", "self", directory.get("GB"),
+                         moderators_notified=False).description
+    assert "ending your life" not in alone
+
+
+def test_bystander_overdose_has_the_newer_first_aid_steps(directory):
+    """Naloxone again after 2-3 minutes, it wears off, breathing matters more than waking
+    (sedatives such as xylazine), rescue breaths if trained, care even if they wake."""
+    text = crisis_reply("overdose", "urgent", "other", directory.get("US"),
+                        moderators_notified=False).description
+    assert "after 2–3 minutes, give naloxone again" in text
+    assert "wears off" in text and "even if they wake up" in text
+    assert "xylazine" in text and "breathing is what matters" in text
+    assert "rescue breaths if you're trained" in text
+
+
+def test_self_harm_urgent_has_its_own_wording(directory):
+    """Urgent self-harm replies speak of bleeding and firm pressure, not suicide wording."""
     us = directory.get("US")
-    names = [n for n, _ in crisis_reply("overdose", "urgent", "other", us,
-                                        moderators_notified=False).fields]
-    assert names[0].startswith(("SAMHSA", "Never Use Alone"))
-    assert len(names) <= MAX_REPLY_LINES
+    harm = crisis_reply("self_harm", "urgent", "self", us, moderators_notified=False)
+    suicide = crisis_reply("suicide", "urgent", "self", us, moderators_notified=False)
+    assert harm.description != suicide.description
+    assert "bleeding" in harm.description and "call 911 now" in harm.description
+    assert "press firmly on the wound" in harm.description
+    other = crisis_reply("self_harm", "urgent", "other", us, moderators_notified=False)
+    assert "press firmly on the wound" in other.description
+
+
+def test_urgent_replies_carry_a_means_safety_line(directory):
+    """Urgent first-person suicide and self-harm replies suggest distance from anything
+    that could be used, or asking someone to hold it, without naming any means."""
+    for category in ("suicide", "self_harm"):
+        text = crisis_reply(category, "urgent", "self", directory.get("IE"),
+                            moderators_notified=False).description
+        assert MEANS_SAFETY in text
+        assert not METHOD_WORDS.search(MEANS_SAFETY)
+
+
+def test_fallback_reply_does_not_promise_a_line_that_answers(directory):
+    """The international entry is a directory, so its replies do not say 'reach them any
+    time'; they say the directory lists helplines."""
+    for (category, also), severity, subject in itertools.product(
+            KINDS, SEVERITIES, SUBJECTS):
+        text = crisis_reply(category, severity, subject, directory.fallback,
+                            moderators_notified=False, also=also).description
+        assert "reach them any time" not in text
+
+
+def test_reply_kinds_cover_the_detection_combinations():
+    """Every category alone, and overdose with suicide or self-harm either way round,
+    maps to a reply kind with its own line order."""
+    assert {reply_kind(c) for c in CATEGORIES} == {"suicide", "self_harm", "overdose"}
+    assert reply_kind("overdose", ["self-harm"]) == "overdose+suicide"
+    assert reply_kind("suicide", ["overdose"]) == "overdose+suicide"
+    assert reply_kind("suicide", ["self_harm"]) == "suicide"
+    assert set(REPLY_KINDS) == {"suicide", "self_harm", "overdose", "overdose+suicide"}
 
 
 @pytest.mark.parametrize("code", ["US", "GB", "IE", "AU", "NZ", "CA", "DE", "FR", "MX"])
@@ -242,3 +365,11 @@ def test_moderator_alert_content():
     assert "not copied" in embed.footer
     assert embed.title.startswith("Urgent") and "overdose" in embed.title
     assert embed.limit_problems() == []
+
+
+def test_hotline_embed_says_what_non_crisis_lines_are_for(directory):
+    """/hotline labels the poison centre, the referral line and the use-alone line."""
+    text = _text(hotline_embed(directory.get("US")))
+    assert "Poison centre: advice after taking too much" in text
+    assert "Finds treatment and information; not counselling" in text
+    assert "For someone about to use alone; in an emergency call the number above" in text

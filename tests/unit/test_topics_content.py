@@ -38,6 +38,14 @@ ALIASES = [
     ("aa", "recovery-support"), ("na", "recovery-support"), ("12 step", "recovery-support"),
     ("smart recovery", "recovery-support"), ("meetings", "recovery-support"),
     ("slip", "relapse"), ("lapse", "relapse"),
+    ("xanax", "alcohol-benzo-withdrawal"), ("DTs", "alcohol-benzo-withdrawal"),
+    ("shakes", "alcohol-benzo-withdrawal"), ("the shakes", "alcohol-benzo-withdrawal"),
+    ("alcohol withdrawal", "alcohol-benzo-withdrawal"),
+    ("benzo withdrawal", "alcohol-benzo-withdrawal"),
+    ("poison control", "overdose"), ("poison help", "overdose"),
+    ("tranq", "xylazine-medetomidine"), ("xylazine", "xylazine-medetomidine"),
+    ("medetomidine", "xylazine-medetomidine"),
+    ("meth", "stimulants"), ("cocaine", "stimulants"), ("crack", "stimulants"),
     ("flashback", "grounding"), ("panic", "grounding"), ("5-4-3-2-1", "grounding"),
     ("breathing", "grounding"),
 ]
@@ -82,7 +90,10 @@ def shown_text(topic: Topic) -> list[str]:
 
 
 def readable_text(topic: Topic) -> str:
-    return "\n".join([topic.summary, *topic.key_points, topic.when_to_get_help])
+    """The prose whose reading grade is limited: summary, key points, myths, when to get
+    help."""
+    myths = [part for m in topic.myths for part in (m.claim, m.fact)]
+    return "\n".join([topic.summary, *topic.key_points, *myths, topic.when_to_get_help])
 
 
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
@@ -153,7 +164,7 @@ def test_alias_leads_to_topic(library: TopicLibrary, query: str, topic_id: str):
 
 
 def test_each_topic_reads_at_grade_8_or_below(library: TopicLibrary, fk_grade):
-    """Summary, key points and when-to-get-help score at most grade 8 on Flesch-Kincaid."""
+    """Summary, key points, myths and when-to-get-help score at most grade 8 (FK)."""
     grades = {t.id: fk_grade(readable_text(t)) for t in library.topics}
     too_hard = {tid: round(g, 1) for tid, g in grades.items() if g > MAX_GRADE}
     assert too_hard == {}, f"simplify these topics (grade above {MAX_GRADE}): {too_hard}"
@@ -266,3 +277,37 @@ def test_topic_files_are_named_after_their_ids():
     lib, _ = load_topics(TOPICS_DIR)
     assert sorted(p.stem for p in Path(TOPICS_DIR).glob("*.yaml")) == sorted(
         t.id for t in lib.topics)
+
+
+def test_withdrawal_pages_warn_about_alcohol_and_benzos(library: TopicLibrary):
+    """The page that "withdrawal", "detox" and "cold turkey" open says alcohol and benzo
+    withdrawal can cause seizures and death, and the alcohol/benzo page says so too."""
+    for query in ("withdrawal", "detox", "cold turkey"):
+        text = " ".join(shown_text(library.get(query))).lower()
+        assert "alcohol" in text and "benzo" in text and "seizures" in text, query
+    own = " ".join(shown_text(library.get("alcohol-benzo-withdrawal"))).lower()
+    assert "seizure" in own and "kill" in own
+
+
+def test_opioid_withdrawal_says_when_to_go_to_the_emergency_department(library):
+    """Opioid withdrawal names emergency-department signs and qualifies its timeline."""
+    text = " ".join(shown_text(library.get("opioid-withdrawal")))
+    assert "emergency department" in text
+    for sign in ("keep fluids down", "racing or pounding", "chest pain", "confused"):
+        assert sign in text
+    assert "methadone, fentanyl" in text
+
+
+def test_overdose_topic_has_the_newer_first_aid_steps(library: TopicLibrary):
+    """Naloxone again after 2 to 3 minutes, it wears off, breathing matters with xylazine,
+    and Poison Help for a medicine overdose."""
+    text = " ".join(shown_text(library.get("overdose")))
+    assert "2 to 3 minutes, give naloxone again" in text
+    assert "30 to 90 minutes" in text and "even if they wake up" in text
+    assert "xylazine" in text and "Breathing is what matters" in text
+    assert "1-800-222-1222" in text
+
+
+def test_topic_footer_points_to_hotline(library: TopicLibrary):
+    """Every topic's footer tells readers outside the US about /hotline."""
+    assert all("/hotline" in t.embed().footer for t in library.topics)

@@ -400,3 +400,60 @@ def test_any_text_is_a_safe_query(shipped: TopicLibrary, text: str):
     assert len(cleaned) <= 100
     assert not any(unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co"} for ch in cleaned)
     assert all(m.topic in shipped.topics for m in shipped.search(text))
+
+
+def _source_problems(tmp_path, publisher: str, url: str) -> list:
+    """Problems for a copy of the relapse topic whose first source is replaced."""
+    import yaml
+
+    from bot.content.topics import load_topics as _load
+    from bot.paths import bundled_content_dir
+    data = yaml.safe_load((bundled_content_dir() / "topics" / "relapse.yaml").read_text())
+    data["sources"][0] = {"publisher": publisher, "title": "A page", "url": url}
+    folder = tmp_path / "topics"
+    folder.mkdir(exist_ok=True)
+    (folder / "relapse.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    _, problems = _load(folder, today=dt.date(2026, 12, 1))
+    return [p for p in problems if "sources.0.url" in p.where]
+
+
+@pytest.mark.parametrize(("publisher", "url", "says"), [
+    ("NHS", "https://www.berkshirehealthcare.nhs.uk/advice/x", "not a site of NHS"),
+    ("CDC", "https://medbox.iiab.me/modules/en-cdc/www.cdc.gov/x", "not a site of CDC"),
+    ("FDA", "https://api.fda.gov/drug/label.json?search=x", "openFDA"),
+    ("NIDA", "https://www.drugabuse.gov/publications/x", "retired"),
+    ("NIDA", "https://teens.drugabuse.gov/blog/x", "retired"),
+    ("VA National Center for PTSD",
+     "https://webarchive.library.unt.edu/web/2020/https://www.ptsd.va.gov/x", "web-archive"),
+])
+def test_source_host_must_belong_to_the_publisher(tmp_path, publisher, url, says):
+    """A source naming a publisher must be on that publisher's own site."""
+    problems = _source_problems(tmp_path, publisher, url)
+    assert any(says in p.what and p.severity == "error" for p in problems), problems
+
+
+@pytest.mark.parametrize(("publisher", "url"), [
+    ("NIDA", "https://nida.nih.gov/publications/x"),
+    ("CDC", "https://www.cdc.gov/mmwr/x.htm"),
+    ("NHS", "https://www.nhs.uk/mental-health/x/"),
+    ("Berkshire Healthcare NHS Foundation Trust", "https://www.berkshirehealthcare.nhs.uk/x"),
+])
+def test_publishers_own_hosts_pass(tmp_path, publisher, url):
+    """The publisher's own hosts, and a trust named as itself, raise no source problem."""
+    assert _source_problems(tmp_path, publisher, url) == []
+
+
+def test_http_crisis_line_source_is_a_warning(tmp_path):
+    """An http:// source for a crisis line is reported as a warning naming the field."""
+    import yaml
+
+    from bot.content.hotlines import load_hotlines
+    from bot.paths import bundled_content_dir
+    data = yaml.safe_load((bundled_content_dir() / "hotlines.yaml").read_text())
+    data["countries"][0]["lines"][0]["source_url"] = "http://example.org/page"
+    path = tmp_path / "hotlines.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    _, problems = load_hotlines(path, today=dt.date(2026, 12, 1))
+    warned = [p for p in problems if "not https" in p.what]
+    assert warned and all(p.severity == "warning" for p in warned)
+    assert "lines.0.source_url" in warned[0].where
