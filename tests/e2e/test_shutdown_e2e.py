@@ -1,0 +1,92 @@
+"""Shutting down in order: no count lost under a burst, bounded with a locked database."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import threading
+import time
+
+from tests.e2e.test_crisis_e2e import MESSAGES, URGENT_SELF, new_member
+
+# Docker's default grace period between SIGTERM and SIGKILL.
+GRACE_SECONDS = 10
+
+
+def stored_crisis_replies(db_path) -> int:
+    with sqlite3.connect(db_path) as db:
+        row = db.execute("SELECT coalesce(sum(count), 0) FROM usage_daily "
+                         "WHERE kind = 'crisis_reply'").fetchone()
+    return row[0]
+
+
+async def test_shutdown_during_a_burst_keeps_a_count_for_every_reply(start_bot, caplog):
+    """Stopping while replies are in flight: each delivered reply is counted, no handler
+    sees its HTTP session closed under it."""
+    caplog.set_level(logging.INFO)
+    run = await start_bot()
+    fake = run.fake
+    fake.delay("POST", MESSAGES, 0.2)  # replies are still on the wire when we stop
+    channels = [fake.ids.text_channel, fake.ids.thread]
+    for i in range(12):
+        await fake.dispatch_message(channels[i % 2], new_member(fake, fake.ids.guild),
+                                    URGENT_SELF)
+    await fake.wait_for_request("POST", MESSAGES)
+    await run.runner.stop()
+    delivered = [r for r in fake.requests_to("POST", MESSAGES)
+                 if r.status == 200 and (r.json or {}).get("embeds")]
+    assert delivered
+    assert stored_crisis_replies(run.db_path) == len(delivered)
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "ServerDisconnectedError" not in logged
+    assert "crisis handling failed" not in logged
+
+
+async def test_messages_arriving_during_shutdown_are_not_taken_and_counted(start_bot, caplog):
+    """Once shutdown has begun, new messages are left alone and their number is logged."""
+    caplog.set_level(logging.INFO, logger="bot")
+    run = await start_bot()
+    fake, bot = run.fake, run.bot
+    with bot.inflight.track():  # a delivery is running, so the drain step waits for it
+        stopping = asyncio.create_task(run.runner.stop())
+        await asyncio.sleep(0.1)
+        assert bot.stopping
+        await fake.dispatch_message(fake.ids.text_channel, fake.ids.user, URGENT_SELF)
+        await asyncio.sleep(0.2)
+    await stopping
+    assert fake.requests_to("POST", MESSAGES) == []
+    assert any("1 messages arrived while stopping" in r.getMessage() for r in caplog.records)
+
+
+async def test_shutdown_with_a_locked_database_ends_within_the_grace_period(start_bot, caplog):
+    """Another process holds the database's write lock: the final flush gives up in time,
+    says how many counts were not written, and shutdown still completes."""
+    caplog.set_level(logging.INFO, logger="bot")
+    run = await start_bot()
+    bot = run.bot
+    for _ in range(3):
+        bot.usage.record(run.fake.ids.guild, "topic", "ptsd")
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_lock():
+        db = sqlite3.connect(run.db_path, timeout=0)
+        db.execute("BEGIN EXCLUSIVE")
+        locked.set()
+        release.wait(30)
+        db.rollback()
+        db.close()
+
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    try:
+        assert await asyncio.to_thread(locked.wait, 5)
+        started = time.monotonic()
+        await run.runner.stop()
+        assert time.monotonic() - started < GRACE_SECONDS
+    finally:
+        release.set()
+        await asyncio.to_thread(holder.join)
+        await bot.store.close()  # the store's thread outlived the bounded close
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "3 usage events not confirmed written" in logged
