@@ -14,6 +14,9 @@ from collections.abc import Iterator
 from bot.settings import Settings
 from bot.store import GuildSettings, SettingsCache, Store, UsageRecorder
 
+STORAGE_LOST = ("Warning: the bot's database file was deleted or replaced, so this works for now "
+                "but will be forgotten when the bot restarts. Please tell whoever runs the bot.")
+
 _SET_OPS = {
     ("ignored_channels", True): "add_ignored_channel",
     ("ignored_channels", False): "remove_ignored_channel",
@@ -52,10 +55,11 @@ class LiveSettings:
         return settings
 
     def storage_problem(self) -> str | None:
-        """Why saved changes would not survive a restart (the database file was deleted or
-        replaced while running), or None. A cheap stat(); stores without a file say None."""
+        """A note for members when saved changes will not survive a restart (the database
+        file was deleted or replaced while running), else None. One stat() call; the
+        details go to the log."""
         guard = getattr(self.store, "file_guard", None)
-        return guard.problem() if guard is not None else None
+        return STORAGE_LOST if guard is not None and guard.problem() else None
 
     def forget_guild(self, guild_id: int) -> None:
         self._cache.drop(guild_id)

@@ -21,6 +21,7 @@ from discord.ext import commands
 
 from bot.cogs.hotline import button_view, resolve_country
 from bot.crisis.gate import SEVERITY_RANK, ReplyGate
+from bot.interactions import NOT_SAVED_YET, answer_when_done
 from bot.replies import burst_alert, crisis_reply, moderator_alert
 from bot.ui import CRISIS, to_embed
 
@@ -232,20 +233,30 @@ class Crisis(commands.Cog):
                           description="Turn automatic crisis replies to your messages off or on")
     @app_commands.describe(enabled="False: I won't reply to your messages. /hotline still works.")
     async def crisis_replies(self, interaction: discord.Interaction, enabled: bool) -> None:
-        try:
-            await self.bot.cache.set_opt_out(self.bot.pseudonyms(interaction.user.id),
-                                             not enabled)
-        except Exception as exc:
-            log.error("saving a crisis-replies preference failed: %s", type(exc).__name__)
-            await interaction.response.send_message(
-                "I couldn't save that just now. Please try again later.", ephemeral=True)
+        if not isinstance(enabled, bool):  # Discord checks option types in its client only
+            await interaction.response.send_message("`enabled` must be True or False.",
+                                                    ephemeral=True)
             return
         text = ("Automatic crisis replies to your messages are on." if enabled else
                 "Done: I won't reply automatically to your messages, in any server. "
                 "`/hotline` still shows crisis lines any time, and `/crisis-replies "
                 "enabled:True` turns replies back on.")
-        await interaction.response.send_message(text, ephemeral=True)
-        self.bot.usage.record(interaction.guild_id, "crisis_opt", "on" if enabled else "off")
+
+        def reply(_, error):
+            if error is not None:
+                log.error("saving a crisis-replies preference failed: %s",
+                          type(error).__name__)
+                return {"content": "I couldn't save that just now. Nothing was changed; "
+                                   "please try again later."}
+            lost = self.bot.cache.storage_problem()
+            return {"content": f"{text}\n\n{lost}" if lost else text}
+
+        change = self.bot.cache.set_opt_out(self.bot.pseudonyms(interaction.user.id),
+                                            not enabled)
+        _, error = await answer_when_done(interaction, change, reply, pending=NOT_SAVED_YET,
+                                          what="/crisis-replies")
+        if error is None:
+            self.bot.usage.record(interaction.guild_id, "crisis_opt", "on" if enabled else "off")
 
 
 async def _step(what: str, seconds: float, send) -> Sent:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-import threading
 import time
 
+from tests.e2e.dblock import write_lock_held
 from tests.e2e.test_crisis_e2e import MESSAGES, URGENT_SELF, new_member
 
 # Docker's default grace period between SIGTERM and SIGKILL.
@@ -67,26 +67,12 @@ async def test_shutdown_with_a_locked_database_ends_within_the_grace_period(star
     bot = run.bot
     for _ in range(3):
         bot.usage.record(run.fake.ids.guild, "topic", "ptsd")
-    locked, release = threading.Event(), threading.Event()
-
-    def hold_lock():
-        db = sqlite3.connect(run.db_path, timeout=0)
-        db.execute("BEGIN EXCLUSIVE")
-        locked.set()
-        release.wait(30)
-        db.rollback()
-        db.close()
-
-    holder = threading.Thread(target=hold_lock)
-    holder.start()
     try:
-        assert await asyncio.to_thread(locked.wait, 5)
-        started = time.monotonic()
-        await run.runner.stop()
-        assert time.monotonic() - started < GRACE_SECONDS
+        async with write_lock_held(run.db_path):
+            started = time.monotonic()
+            await run.runner.stop()
+            assert time.monotonic() - started < GRACE_SECONDS
     finally:
-        release.set()
-        await asyncio.to_thread(holder.join)
         await bot.store.close()  # the store's thread outlived the bounded close
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "3 usage events not confirmed written" in logged
