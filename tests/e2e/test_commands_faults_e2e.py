@@ -6,17 +6,21 @@ The fake enforces Discord's 3-second deadline for the first answer to an interac
 from __future__ import annotations
 
 import asyncio
+import io
+import logging
 import os
 
 import pytest
 
 import bot.interactions as interactions
+from bot.logs import setup_logging
 from tests.e2e.dblock import write_lock_held
 from tests.e2e.test_settings_e2e import role_option, sub
 from tests.fakediscord import make_role
 
 DEFERRED = 5
 ORIGINAL = r"/webhooks/\d+/[^/]+/messages/@original"
+PLANTED_TOKEN = "planted-interaction-token-5b1f0c9e"
 
 
 @pytest.fixture(autouse=True)
@@ -159,3 +163,24 @@ async def test_commands_during_shutdown_are_answered(running):
     finally:
         bot.stopping = False
     assert "restarting" in data["content"]
+
+
+async def test_a_planted_interaction_token_never_reaches_debug_logs(running):
+    """At DEBUG discord.py logs every request URL; the interaction token in them is redacted."""
+    fake = running.fake
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    stream = io.StringIO()
+    setup_logging("DEBUG", stream)
+    try:
+        payload = fake.make_interaction(2, fake.slash_data("stats"), user=fake.ids.owner)
+        payload["token"] = PLANTED_TOKEN
+        await fake.dispatch_interaction(payload)
+        await fake.wait_for_callback(payload)
+        await asyncio.sleep(0.1)
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+    out = stream.getvalue()
+    assert "/callback" in out, "the callback URL was not logged: the test would prove nothing"
+    assert PLANTED_TOKEN not in out

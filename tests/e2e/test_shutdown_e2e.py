@@ -1,4 +1,5 @@
-"""Shutting down in order: no count lost under a burst, bounded with a locked database."""
+"""Shutting down in order: no count lost under a burst, bounded with a locked database;
+and a session Discord ends for good is one clear error."""
 
 from __future__ import annotations
 
@@ -7,6 +8,13 @@ import logging
 import sqlite3
 import time
 
+import pytest
+
+from bot.app import StartupError, run_until_stopped
+from bot.content.bundle import load_content
+from bot.paths import bundled_content_dir
+from bot.settings import load_settings
+from tests.e2e.conftest import TEST_KEY
 from tests.e2e.dblock import write_lock_held
 from tests.e2e.test_crisis_e2e import MESSAGES, URGENT_SELF, new_member
 
@@ -76,3 +84,30 @@ async def test_shutdown_with_a_locked_database_ends_within_the_grace_period(star
         await bot.store.close()  # the store's thread outlived the bounded close
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "3 usage events not confirmed written" in logged
+
+
+@pytest.mark.parametrize(("code", "words"), [(4004, "Reset Token"), (4013, "invalid intents")])
+async def test_a_fatal_close_code_while_running_is_one_clear_error(start_bot, code, words):
+    """Discord ends the session for good (token revoked, bad intents): a StartupError that
+    says what to do, which `python -m bot run` prints as one line."""
+    run = await start_bot()
+    await run.fake.close_gateway(code, "fatal")
+    with pytest.raises(StartupError, match=words) as caught:
+        await asyncio.wait_for(run.runner.wait(), 10)
+    assert f"close code {code}" in str(caught.value)
+
+
+async def test_run_prints_one_line_for_a_revoked_token(fake_discord, tmp_path, capsys):
+    """The command line exits 1 with a single ERROR line, no traceback."""
+    settings = load_settings(None, discord_token=fake_discord.token,
+                             database_path=tmp_path / "bot.sqlite3",
+                             discord_api_base=fake_discord.api_base,
+                             discord_gateway_url=fake_discord.gateway_url,
+                             pseudonym_key=TEST_KEY)
+    content, _ = load_content(bundled_content_dir())
+    running = asyncio.create_task(run_until_stopped(settings, content))
+    await fake_discord.wait_until_identified(timeout=20)
+    await fake_discord.close_gateway(4004, "Authentication failed.")
+    assert await asyncio.wait_for(running, 20) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("ERROR: ") and "4004" in err[0]
