@@ -259,25 +259,48 @@ class Crisis(commands.Cog):
             self.bot.usage.record(interaction.guild_id, "crisis_opt", "on" if enabled else "off")
 
 
+# Steps given up on but still running: a reference keeps them alive until they end.
+_abandoned: set[asyncio.Task] = set()
+
+
 async def _step(what: str, seconds: float, send) -> Sent:
-    """Run one delivery step within `seconds`; never raises an ordinary error."""
-    try:
-        async with asyncio.timeout(seconds):
-            await send()
+    """Run one delivery step, waiting at most `seconds`; never raises an ordinary error.
+
+    A step that takes too long is left to finish in the background rather than cancelled:
+    cancelling discord.py in the middle of a global rate-limit wait would leave every
+    later request blocked. If it completes later, the member gets a second copy.
+    """
+    task = asyncio.ensure_future(send())
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if not done:
+        # Waiting on a rate limit, 5xx retries or a hung connection: it may yet be sent.
+        log.warning("%s took longer than %.1f s; trying the next route", what, seconds)
+        _abandoned.add(task)
+        task.add_done_callback(_forget)
+        return Sent.UNCERTAIN
+    exc = task.exception()
+    if exc is None:
         return Sent.OK
-    except discord.HTTPException as exc:
+    if isinstance(exc, discord.HTTPException):
         log.warning("%s failed: HTTP %s code %s", what, exc.status, exc.code)
         return Sent.FAILED
-    except TimeoutError:
-        # Waiting on a rate limit, 5xx retries or a hung connection: it may have been sent.
-        log.warning("%s took longer than %.1f s; trying the next route", what, seconds)
-        return Sent.UNCERTAIN
-    except aiohttp.ClientConnectorError as exc:  # no connection was made: nothing was sent
+    if isinstance(exc, aiohttp.ClientConnectorError):  # no connection was made
         log.warning("%s failed: %s", what, type(exc).__name__)
         return Sent.FAILED
-    except (aiohttp.ClientError, OSError) as exc:  # dropped mid-request: it may have arrived
+    if isinstance(exc, aiohttp.ClientError | OSError | TimeoutError):
+        # Dropped mid-request: it may have arrived.
         log.warning("%s failed: %s", what, type(exc).__name__)
         return Sent.UNCERTAIN
+    # Anything else is a bug here or in discord.py; the next route may still work.
+    log.error("%s failed unexpectedly: %s", what, type(exc).__name__)
+    return Sent.FAILED
+
+
+def _forget(task: asyncio.Task) -> None:
+    _abandoned.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.info("a crisis delivery step given up on ended with %s",
+                 type(task.exception()).__name__)
 
 
 async def setup(bot) -> None:
