@@ -184,3 +184,24 @@ async def test_a_planted_interaction_token_never_reaches_debug_logs(running):
     out = stream.getvalue()
     assert "/callback" in out, "the callback URL was not logged: the test would prove nothing"
     assert PLANTED_TOKEN not in out
+
+
+async def test_stats_on_a_hung_database_gives_up_politely(running, monkeypatch):
+    """A read that never returns: deferred in time, then a plain "couldn't read" answer."""
+    monkeypatch.setattr(interactions, "WRITE_SECONDS", 0.3)
+    fake, bot = running.fake, running.bot
+    release = asyncio.Event()
+
+    async def hung(*args, **kwargs):
+        await release.wait()
+        return []
+
+    monkeypatch.setattr(bot.store, "usage_summary", hung)
+    since = len(fake.requests)
+    sent = await fake.invoke_slash("stats", user=fake.ids.owner)
+    try:
+        assert (await fake.wait_for_callback(sent)).json["type"] == DEFERRED
+        edit = await edited_original(fake, since)
+        assert "couldn't read the statistics" in edit.json["content"]
+    finally:
+        release.set()

@@ -134,3 +134,15 @@ async def test_an_exhausted_rate_limit_bucket_falls_back_to_dm(world):
     dm = (await wait_until(lambda: sent_to(fake, dm_of(fake, other)), 5))[0]
     assert "988" in embed_text(dm)
     await asyncio.sleep(0)
+
+
+async def test_dm_mode_falls_back_to_the_channel_when_the_dm_drops(world):
+    """Reply mode `dm`: a DM whose connection drops is followed by a channel reply."""
+    fake = world.fake
+    await world.bot.cache.update_guild(world.gid, reply_mode="dm")
+    fake.reset("POST", rf"/channels/{dm_of(fake, fake.ids.user)}/messages")
+    msg = await fake.dispatch_message(world.general, fake.ids.user, URGENT_SELF)
+    reply = (await wait_until(lambda: replies_to(fake, msg)))[0]
+    assert "988" in embed_text(reply)
+    counts = await usage(world.bot, world.gid)
+    assert counts[("crisis_reply", "suicide/urgent", "channel_fallback")] == 1
