@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import time
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.content.bundle import Content
-from bot.runtime import make_runtime
+from bot.runtime import InFlight, make_runtime
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -23,9 +26,23 @@ EXTENSIONS = (
     "bot.cogs.privacy",
 )
 
+# Shutdown budget (seconds), inside Docker's 10 s grace period: let crisis deliveries
+# finish, write the usage counts, close the store; discord.py's own close takes the rest.
+DRAIN_SECONDS = 4.5
+FLUSH_SECONDS = 2.5
+STORE_CLOSE_SECONDS = 1.0
+# Gateway events not taken once shutdown has begun (the new work they would start).
+STOP_TAKING = frozenset({"message", "raw_message_edit", "message_edit"})
+
 
 class Tree(app_commands.CommandTree):
     """Command tree whose errors are answered politely and logged without user input."""
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if getattr(self.client, "stopping", False):
+            raise app_commands.CheckFailure(
+                "I'm restarting right now. Please try again in a minute.")
+        return True
 
     async def on_error(self, interaction: discord.Interaction,
                        error: app_commands.AppCommandError) -> None:
@@ -45,6 +62,12 @@ class Tree(app_commands.CommandTree):
             # quote what the member typed.
             log.error("command /%s failed: %s", name, type(original).__name__)
             text = "Something went wrong on my side. Please try again in a moment."
+        if interaction.type is discord.InteractionType.autocomplete:
+            # Autocomplete can only be answered with choices; a message would be refused.
+            if not interaction.response.is_done():
+                with contextlib.suppress(discord.HTTPException):
+                    await interaction.response.autocomplete([])
+            return
         try:
             if interaction.response.is_done():
                 await interaction.followup.send(text, ephemeral=True)
@@ -79,6 +102,10 @@ class RecoveryBot(commands.Bot):
         self.store = store
         self.pseudonyms = pseudonyms  # callable: user id -> keyed pseudonym
         self.cache, self.usage = make_runtime(store, settings)
+        self.inflight = InFlight()  # crisis deliveries shutdown waits for
+        self.stopping = False
+        self.events_not_taken = 0
+        self._shutdown: asyncio.Task | None = None
 
     async def setup_hook(self) -> None:
         await self.cache.load()
@@ -107,13 +134,53 @@ class RecoveryBot(commands.Bot):
         except Exception as exc:
             log.error("could not purge data of a server the bot left: %s", type(exc).__name__)
 
+    def dispatch(self, event_name: str, /, *args, **kwargs) -> None:
+        """Once shutdown has begun, take no new messages: their replies could not be
+        finished, nor counted, before the connection closes."""
+        if self.stopping and event_name in STOP_TAKING:
+            self.events_not_taken += 1
+            return
+        super().dispatch(event_name, *args, **kwargs)
+
     async def close(self) -> None:
-        try:
-            await self.usage.close()
-        except Exception as exc:
-            log.error("final usage flush failed: %s", type(exc).__name__)
-        try:
-            await self.store.close()
-        except Exception as exc:
-            log.error("closing the store failed: %s", type(exc).__name__)
+        """Shut down in order, within about 9 s: stop taking messages, let crisis deliveries
+        finish, write usage counts, close the store, then the gateway and HTTP session."""
+        if self._shutdown is None:
+            self._shutdown = asyncio.create_task(self._close_in_order(), name="bot-shutdown")
+        await asyncio.shield(self._shutdown)
+
+    async def _close_in_order(self) -> None:
+        started = time.monotonic()
+        self.stopping = True
+        still = await self.inflight.wait(DRAIN_SECONDS)
+        if still:
+            log.warning("shutdown: %d crisis deliveries still running after %.1f s; their "
+                        "usage counts will be lost", still, DRAIN_SECONDS)
+        pending = self.usage.pending_events
+        if not await _within(self.usage.close(), FLUSH_SECONDS, "final usage flush"):
+            log.error("shutdown: %d usage events not confirmed written (the database did "
+                      "not answer within %.1f s)", pending, FLUSH_SECONDS)
+        await _within(self.store.close(), STORE_CLOSE_SECONDS, "closing the store")
         await super().close()
+        if self.events_not_taken:
+            log.info("shutdown: %d messages arrived while stopping and were not handled",
+                     self.events_not_taken)
+        log.info("shutdown took %.1f s", time.monotonic() - started)
+
+
+async def _within(work, seconds: float, what: str) -> bool:
+    """Await `work` for at most `seconds`; log a failure or timeout. True if it finished.
+
+    On timeout the work is cancelled but not waited for: a database call stuck in its
+    thread cannot be interrupted, and shutdown must not wait for it.
+    """
+    task = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if not done:
+        task.cancel()
+        log.error("%s did not finish within %.1f s", what, seconds)
+        return False
+    if task.exception() is not None:
+        log.error("%s failed: %s", what, type(task.exception()).__name__)
+        return False
+    return True

@@ -7,8 +7,15 @@ cannot disagree after a failed write.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import Iterator
+
 from bot.settings import Settings
 from bot.store import GuildSettings, SettingsCache, Store, UsageRecorder
+
+STORAGE_LOST = ("Warning: the bot's database file was deleted or replaced, so this works for now "
+                "but will be forgotten when the bot restarts. Please tell whoever runs the bot.")
 
 _SET_OPS = {
     ("ignored_channels", True): "add_ignored_channel",
@@ -47,6 +54,13 @@ class LiveSettings:
         self._cache.put(settings)
         return settings
 
+    def storage_problem(self) -> str | None:
+        """A note for members when saved changes will not survive a restart (the database
+        file was deleted or replaced while running), else None. One stat() call; the
+        details go to the log."""
+        guard = getattr(self.store, "file_guard", None)
+        return STORAGE_LOST if guard is not None and guard.problem() else None
+
     def forget_guild(self, guild_id: int) -> None:
         self._cache.drop(guild_id)
 
@@ -68,6 +82,37 @@ class LiveSettings:
             self._dm_country.pop(pseudonym, None)
 
 
+class InFlight:
+    """Counts work that shutdown should let finish (crisis deliveries), and waits for it."""
+
+    def __init__(self) -> None:
+        self._running = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @property
+    def running(self) -> int:
+        return self._running
+
+    @contextlib.contextmanager
+    def track(self) -> Iterator[None]:
+        self._running += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._running -= 1
+            if not self._running:
+                self._idle.set()
+
+    async def wait(self, seconds: float) -> int:
+        """Wait up to `seconds` for all tracked work to end; return how many still run."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._idle.wait()
+        return self._running
+
+
 def make_runtime(store: Store, settings: Settings):
     """The bot's live settings and usage recorder."""
     usage = UsageRecorder(store, flush_interval=settings.usage_flush_seconds,
@@ -75,4 +120,4 @@ def make_runtime(store: Store, settings: Settings):
     return LiveSettings(store), usage
 
 
-__all__ = ["LiveSettings", "make_runtime"]
+__all__ = ["InFlight", "LiveSettings", "make_runtime"]

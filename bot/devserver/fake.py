@@ -345,6 +345,7 @@ class RecordedRequest:
     form: dict[str, str] = field(default_factory=dict)
     files: list[RecordedFile] = field(default_factory=list)
     status: int | None = None
+    reset: bool = False  # the fake dropped the connection instead of answering
 
     def matches(self, method: str, path_regex: str) -> bool:
         """Whether this request has ``method`` ('*' for any) and a path fully matching."""
@@ -365,6 +366,7 @@ class RouteRule:
     delay: float = 0.0
     times: int | None = None
     hits: int = 0
+    reset: str | None = None  # "before" or "after" handling: drop the connection
 
     def applies(self, method: str, path: str) -> bool:
         """Whether the rule is still live and matches this request."""
@@ -545,6 +547,7 @@ class FakeDiscord:
         echo_bot_messages: bool = True,
         gateway_compression: bool = True,
         heartbeat_interval_ms: int = 41_250,
+        interaction_deadline: float | None = None,
     ) -> None:
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("FakeDiscord only binds to the loopback interface")
@@ -555,6 +558,8 @@ class FakeDiscord:
         self.echo_bot_messages = echo_bot_messages
         self.gateway_compression = gateway_compression
         self.heartbeat_interval_ms = heartbeat_interval_ms
+        # Seconds an interaction may wait for its first callback (Discord: 3); None: forever.
+        self.interaction_deadline = interaction_deadline
 
         self.ids = WorldIds(application=_snowflake(), bot=_snowflake())
         self.bot_user = make_user(self.ids.bot, "TestBot", bot=True)
@@ -833,6 +838,68 @@ class FakeDiscord:
         self._rules.append(rule)
         return rule
 
+    def reset(
+        self, method: str, path_regex: str, *, after: bool = False, times: int | None = None
+    ) -> RouteRule:
+        """Drop the connection on matching requests instead of answering.
+
+        The bot sees ``aiohttp.ServerDisconnectedError``.  With ``after=True`` the request is
+        handled first (a message is created and echoed) and only the answer is lost: the
+        case where the bot cannot know whether its message arrived.
+        """
+        rule = RouteRule(method.upper(), path_regex, times=times,
+                         reset="after" if after else "before")
+        self._rules.append(rule)
+        return rule
+
+    def stall(self, method: str, path_regex: str, *, times: int | None = None) -> RouteRule:
+        """Never answer matching requests (until the fake stops): a hung connection."""
+        return self.delay(method, path_regex, 24 * 3600.0, times=times)
+
+    def rate_limit_headers(
+        self,
+        method: str,
+        path_regex: str,
+        *,
+        remaining: int = 0,
+        reset_after: float = 20.0,
+        bucket: str = "fake-bucket",
+        times: int | None = None,
+    ) -> RouteRule:
+        """Answer matching requests normally but with Discord's rate-limit headers.
+
+        ``remaining=0`` tells discord.py the bucket is exhausted: it then waits
+        ``reset_after`` seconds before its next request on that route.
+        """
+        headers = {
+            "X-RateLimit-Limit": "5",
+            "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Reset-After": str(reset_after),
+            "X-RateLimit-Reset": str(time.time() + reset_after),
+            "X-RateLimit-Bucket": bucket,
+        }
+        rule = RouteRule(method.upper(), path_regex, headers=headers, times=times)
+        self._rules.append(rule)
+        return rule
+
+    def _reset_rule(self, rec: RecordedRequest) -> RouteRule | None:
+        for rule in reversed(self._rules):
+            if rule.reset is not None and rule.applies(rec.method, rec.path):
+                rule.hits += 1
+                return rule
+        return None
+
+    def _drop_connection(
+        self, request: web.Request, rec: RecordedRequest, status: int | None
+    ) -> web.StreamResponse:
+        rec.reset = True
+        rec.status = status if status is not None else 0
+        if request.transport is not None:
+            request.transport.abort()
+        assert self._request_event is not None
+        self._request_event.set()
+        return web.Response(status=200)  # never written: the transport is gone
+
     def clear_rules(self, rule: RouteRule | None = None) -> None:
         """Remove one injected rule, or all of them."""
         if rule is None:
@@ -861,7 +928,12 @@ class FakeDiscord:
         self.requests.append(rec)
         try:
             await self._parse_body(request, rec)
+            reset = self._reset_rule(rec)
+            if reset is not None and reset.reset == "before":
+                return self._drop_connection(request, rec, None)
             response = await self._respond(rec)
+            if reset is not None:
+                return self._drop_connection(request, rec, response.status)
         except Exception as exc:
             # A bug in the fake (or a handler) must fail fast: a 5xx would make discord.py
             # retry for 25 s, so answer 400 and keep the exception for the test to inspect.
@@ -892,8 +964,9 @@ class FakeDiscord:
                 rec.json = json.loads(raw)
 
     async def _respond(self, rec: RecordedRequest) -> web.StreamResponse:
+        extra_headers: dict[str, str] = {}
         for rule in reversed(self._rules):
-            if rule.applies(rec.method, rec.path):
+            if rule.reset is None and rule.applies(rec.method, rec.path):
                 rule.hits += 1
                 if rule.delay:
                     await asyncio.sleep(rule.delay)
@@ -901,6 +974,12 @@ class FakeDiscord:
                     resp = _json_response(rule.status, rule.body)
                     resp.headers.update(rule.headers)
                     return resp
+                extra_headers.update(rule.headers)
+        resp = await self._respond_normally(rec)
+        resp.headers.update(extra_headers)
+        return resp
+
+    async def _respond_normally(self, rec: RecordedRequest) -> web.StreamResponse:
         for method, pattern, handler in [*self._custom_routes, *self._routes]:
             if method not in ("*", rec.method):
                 continue
@@ -1293,6 +1372,10 @@ class FakeDiscord:
         state = self._interactions.get(m[2])
         if state is None or state["payload"]["id"] != m[1]:
             return 404, discord_error(10062, "Unknown interaction")
+        if (self.interaction_deadline is not None and not state["acknowledged"]
+                and time.monotonic() - state["dispatched_at"] > self.interaction_deadline):
+            # Discord forgets an interaction not answered in time.
+            return 404, discord_error(10062, "Unknown interaction")
         if state["acknowledged"]:
             return 400, discord_error(40060, "Interaction has already been acknowledged.")
         body = rec.json or {}
@@ -1580,6 +1663,12 @@ class FakeDiscord:
         stripped.update(content="", embeds=[], attachments=[], components=[])
         return stripped
 
+    async def close_gateway(self, code: int, message: str = "") -> None:
+        """Close every gateway connection with ``code`` (e.g. 4004 token revoked)."""
+        for conn in list(self._conns):
+            conn.identified = False
+            await conn.ws.close(code=code, message=message.encode())
+
     async def request_reconnect(self) -> None:
         """Send op 7 RECONNECT: discord.py closes and RESUMEs on a new connection."""
         for conn in list(self._conns):
@@ -1779,6 +1868,7 @@ class FakeDiscord:
 
     def _register_interaction(self, payload: Mapping[str, Any]) -> None:
         self._interactions[payload["token"]] = {
+            "dispatched_at": time.monotonic(),
             "payload": dict(payload),
             "acknowledged": False,
             "callback_type": None,

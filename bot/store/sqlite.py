@@ -30,6 +30,7 @@ from typing import Any
 
 import aiosqlite
 
+from bot.store import fileguard
 from bot.store.base import (
     UNSET,
     GuildSettings,
@@ -167,6 +168,7 @@ class SqliteStore(Store):
         """Open (creating if needed) and migrate the database; StoreError if impossible."""
         path = Path(path)
         _prepare_path(path)
+        fileguard.create_private(path)
         migrations = await asyncio.to_thread(load_migrations)
         try:
             db = await aiosqlite.connect(path)
@@ -183,7 +185,9 @@ class SqliteStore(Store):
         except (sqlite3.Error, OSError) as exc:
             await db.close()
             raise StoreError(f"{path}: cannot use the database: {_explain(exc)}") from None
-        return cls(db, path)
+        store = cls(db, path)
+        store.file_guard = fileguard.FileGuard(path)
+        return store
 
     @staticmethod
     async def _check_ours(db: aiosqlite.Connection, path: Path,
