@@ -36,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.fakediscord import (  # noqa: E402
+from bot.devserver.fake import (  # noqa: E402
     GUILD_TEXT,
     FakeDiscord,
     make_channel,

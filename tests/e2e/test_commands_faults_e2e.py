@@ -16,7 +16,7 @@ import bot.interactions as interactions
 from bot.logs import setup_logging
 from tests.e2e.dblock import write_lock_held
 from tests.e2e.test_settings_e2e import role_option, sub
-from tests.fakediscord import make_role
+from bot.devserver.fake import make_role
 
 DEFERRED = 5
 ORIGINAL = r"/webhooks/\d+/[^/]+/messages/@original"
