@@ -57,7 +57,10 @@ class PgServer:
 
     def _run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         kwargs = {"user": self.run_as} if self.run_as else {}
-        return subprocess.run([str(self.bindir / args[0]), *args[1:]], capture_output=True,
+        exe = self.bindir / args[0]
+        if not exe.exists():  # psql may live elsewhere on PATH than the server binaries
+            exe = Path(shutil.which(args[0]) or exe)
+        return subprocess.run([str(exe), *args[1:]], capture_output=True,
                               text=True, timeout=timeout, check=False, cwd=self.root,
                               **kwargs)
 
