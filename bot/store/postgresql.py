@@ -142,11 +142,18 @@ class PostgresStore(Store):
 
     # --- plumbing --------------------------------------------------------------------
     @contextlib.asynccontextmanager
-    async def _tx(self, what: str) -> AsyncIterator[asyncpg.Connection]:
-        """One transaction on a pooled connection; faults become a logged StoreError."""
+    async def _tx(self, what: str, *, transaction: bool = True
+                  ) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection, in a transaction unless the caller runs one statement (which
+        is atomic anyway, and saves the BEGIN and COMMIT round trips); faults become a logged
+        StoreError."""
         try:
-            async with self._pool.acquire() as conn, conn.transaction():
-                yield conn
+            async with self._pool.acquire() as conn:
+                if not transaction:
+                    yield conn
+                    return
+                async with conn.transaction():
+                    yield conn
         except _FAULTS as exc:
             log.warning("store: %s failed (%s)", what, type(exc).__name__)
             raise StoreError(f"{self.where}: could not {what}: {_explain(exc)}") from None
@@ -251,7 +258,7 @@ class PostgresStore(Store):
             day, gid, kind, key, outcome, count = check_usage_count(row)
             k = (dt.date.fromisoformat(day), gid, kind, key, outcome)
             totals[k] = totals.get(k, 0) + count
-            if i % 2000 == 1999:
+            if i % 100 == 99:
                 await asyncio.sleep(0)  # a big batch must not hold the loop for long
         if not totals:
             return
@@ -259,7 +266,7 @@ class PostgresStore(Store):
         # summed, because one statement may not update the same row twice.
         keys = sorted(totals)
         columns = [list(c) for c in zip(*keys, strict=True)]
-        async with self._tx("save usage counts") as conn:
+        async with self._tx("save usage counts", transaction=False) as conn:
             await conn.execute(_UPSERT_USAGE, *columns, [totals[k] for k in keys])
 
     async def usage_summary(self, guild_id: int | None, since_day: dt.date) -> list[UsageRow]:
@@ -272,7 +279,7 @@ class PostgresStore(Store):
         return [UsageRow(*r) for r in rows]
 
     async def delete_usage_before(self, day: dt.date) -> int:
-        async with self._tx("delete old usage counts") as conn:
+        async with self._tx("delete old usage counts", transaction=False) as conn:
             status = await conn.execute("DELETE FROM usage_daily WHERE day < $1", day)
         return int(status.split()[-1])
 
