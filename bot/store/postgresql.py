@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import logging
 import socket
 from collections.abc import AsyncIterator, Iterable
@@ -54,14 +55,17 @@ _SET_TABLES = {
     GuildSet.IGNORED_CHANNELS: ("guild_ignored_channels", "channel_id"),
     GuildSet.BYPASS_ROLES: ("guild_bypass_roles", "role_id"),
 }
-# One statement per flush: the arrays are unnested into rows and conflicting rows add up.
+# One statement per flush, whose conflicting rows add up. The rows travel as one JSON array
+# of [day, guild_id, kind, key, outcome, count]: built in small steps on the event loop and
+# sent as a single text value, where binary arrays would be encoded in one long step.
 _UPSERT_USAGE = (
     "INSERT INTO usage_daily (day, guild_id, kind, key, outcome, count) "
-    "SELECT * FROM unnest($1::date[], $2::bigint[], $3::text[], $4::text[], $5::text[], "
-    "$6::bigint[]) "
+    "SELECT (r->>0)::date, (r->>1)::bigint, r->>2, r->>3, r->>4, (r->>5)::bigint "
+    "FROM json_array_elements($1::json) AS r "
     "ON CONFLICT (day, guild_id, kind, key, outcome) "
     "DO UPDATE SET count = usage_daily.count + EXCLUDED.count"
 )
+_STEP = 100  # rows handled per event-loop step in add_usage
 # Faults of the server or the network: the operation may work later.
 _FAULTS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
 
@@ -253,21 +257,24 @@ class PostgresStore(Store):
 
     # --- usage counts ------------------------------------------------------------------
     async def add_usage(self, rows: Iterable[UsageCount]) -> None:
+        # Summed, because one statement may not update the same row twice; sorted, so that
+        # concurrent flushes lock rows in the same order (no deadlocks). A big batch is
+        # handled _STEP rows at a time so that it never holds the event loop for long.
         totals: dict[tuple, int] = {}
-        for i, row in enumerate(rows):
-            day, gid, kind, key, outcome, count = check_usage_count(row)
-            k = (dt.date.fromisoformat(day), gid, kind, key, outcome)
-            totals[k] = totals.get(k, 0) + count
-            if i % 100 == 99:
-                await asyncio.sleep(0)  # a big batch must not hold the loop for long
+        for i, row in enumerate(rows, start=1):
+            *k, count = check_usage_count(row)
+            totals[tuple(k)] = totals.get(tuple(k), 0) + count
+            if i % _STEP == 0:
+                await asyncio.sleep(0)
         if not totals:
             return
-        # Sorted, so that concurrent flushes lock rows in the same order (no deadlocks);
-        # summed, because one statement may not update the same row twice.
         keys = sorted(totals)
-        columns = [list(c) for c in zip(*keys, strict=True)]
+        parts = []
+        for i in range(0, len(keys), _STEP):
+            parts.append(json.dumps([[*k, totals[k]] for k in keys[i:i + _STEP]])[1:-1])
+            await asyncio.sleep(0)
         async with self._tx("save usage counts", transaction=False) as conn:
-            await conn.execute(_UPSERT_USAGE, *columns, [totals[k] for k in keys])
+            await conn.execute(_UPSERT_USAGE, f"[{','.join(parts)}]")
 
     async def usage_summary(self, guild_id: int | None, since_day: dt.date) -> list[UsageRow]:
         gid = 0 if guild_id is None else check_id("guild_id", guild_id)
