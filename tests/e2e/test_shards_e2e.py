@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -163,6 +164,14 @@ async def test_two_shard_processes_share_settings_preferences_and_counts(world: 
     await wait_until(lambda: replies_to(fake, msg), timeout=10)
     await asyncio.sleep(0.3)
     assert len(replies_to(fake, msg)) == 1
+
+    # A DM reaches shard 0 only: one answer, not one per process.
+    dm = int(fake.dm_channel(fake.ids.user)["id"])
+    sent = await fake.invoke_slash("hotline", {"country": "GB"}, channel_id=dm)
+    await fake.wait_for_callback(sent, timeout=10)
+    await asyncio.sleep(0.3)
+    path = rf"/interactions/{sent['id']}/{re.escape(sent['token'])}/callback"
+    assert len(fake.requests_to("POST", path)) == 1
 
     # A moderator saves guild B's region through A's process (as while guild B was on that
     # shard: guilds move between shards when SHARD_COUNT changes) ...
