@@ -73,7 +73,7 @@ class BotRunner:
 
         try:
             key = self.settings.pseudonym_key
-            store, pseudonyms = await open_store(self.settings.database_path,
+            store, pseudonyms = await open_store(self.settings.database,
                                                  key.get_secret_value() if key else None)
         except StoreError as exc:
             raise StartupError(str(exc)) from None

@@ -77,8 +77,14 @@ class Tree(app_commands.CommandTree):
             pass
 
 
-class RecoveryBot(commands.Bot):
-    """The bot. Holds the loaded content, the store, the settings cache and usage counter."""
+class RecoveryBot(commands.AutoShardedBot):
+    """The bot. Holds the loaded content, the store, the settings cache and usage counter.
+
+    Runs the shards SHARD_IDS of SHARD_COUNT (all shards when SHARD_IDS is unset; as many
+    as Discord recommends when SHARD_COUNT is unset too). A guild lives on one shard and
+    DMs arrive on shard 0, so per-guild state (cooldowns, answered messages) may stay in
+    this process; settings, preferences and counts are shared through the store.
+    """
 
     def __init__(self, settings: Settings, content: Content, store, pseudonyms, *,
                  guild_ready_timeout: float = 2.0):
@@ -96,6 +102,8 @@ class RecoveryBot(commands.Bot):
             guild_ready_timeout=guild_ready_timeout,
             allowed_mentions=discord.AllowedMentions.none(),
             max_messages=None,  # no message cache: we never keep message text in memory
+            shard_count=settings.shard_count,
+            shard_ids=list(settings.shard_ids) if settings.shard_ids else None,
         )
         self.settings = settings
         self.content = content
@@ -124,7 +132,8 @@ class RecoveryBot(commands.Bot):
         """No prefix commands: skip commands.Bot's per-message command parsing."""
 
     async def on_ready(self) -> None:
-        log.info("ready as %s in %d server(s)", self.user, len(self.guilds))
+        log.info("ready as %s in %d server(s) on shard(s) %s of %s", self.user,
+                 len(self.guilds), ",".join(map(str, sorted(self.shards))), self.shard_count)
 
     async def on_guild_remove(self, guild: discord.Guild) -> None:
         """Forget a server the bot left: settings, ignored channels, roles and usage rows."""

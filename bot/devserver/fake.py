@@ -515,6 +515,7 @@ class _GatewayConnection:
         self.identified = False
         self.intents = 0
         self.session_id: str | None = None
+        self.shard = (0, 1)  # [shard_id, num_shards] from IDENTIFY
 
     async def send(self, payload: Mapping[str, Any]) -> None:
         data = json.dumps(payload)
@@ -575,6 +576,7 @@ class FakeDiscord:
         self.gateway_modes: list[str] = []  # per connection: "zlib-stream" or "text"
         self.errors: list[Exception] = []  # exceptions raised by route handlers
         self.identify_count = 0
+        self.recommended_shards = 1  # what GET /gateway/bot tells an AutoShardedBot
 
         self._interactions: dict[str, dict[str, Any]] = {}  # token -> state
         self._dm_by_user: dict[int, int] = {}
@@ -1067,7 +1069,7 @@ class FakeDiscord:
     def _gateway_bot(self) -> dict[str, Any]:
         return {
             "url": self.gateway_url,
-            "shards": 1,
+            "shards": self.recommended_shards,
             "session_start_limit": {
                 "total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1,
             },
@@ -1553,15 +1555,18 @@ class FakeDiscord:
             await conn.ws.close(code=4014, message=b"Disallowed intent(s).")
             return
         conn.identified, conn.intents, conn.session_id = True, intents, self._session_id
+        shard_id, num_shards = data.get("shard") or (0, 1)
+        conn.shard = (int(shard_id), int(num_shards))
         self.identify_count += 1
+        guilds = [g for g in self.guilds.values() if self._on_shard(conn, int(g["id"]))]
         ready = {
             "v": 10,
             "user": {**self.bot_user, "verified": True, "mfa_enabled": False, "flags": 0},
-            "guilds": [{"id": str(g), "unavailable": True} for g in self.guilds],
+            "guilds": [{"id": str(g["id"]), "unavailable": True} for g in guilds],
             "session_id": self._session_id,
             "session_type": "normal",
             "resume_gateway_url": self.gateway_url,
-            "shard": data.get("shard") or [0, 1],
+            "shard": list(conn.shard),
             "application": {"id": str(self.ids.application), "flags": 0},
             "private_channels": [],
             "relationships": [],
@@ -1572,7 +1577,7 @@ class FakeDiscord:
             "_trace": ["fake-discord"],
         }
         await self._send_event(conn, "READY", ready)
-        for guild in self.guilds.values():
+        for guild in guilds:
             await self._send_event(conn, "GUILD_CREATE", self._guild_for(conn, guild))
         assert self._identified is not None
         self._identified.set()
@@ -1628,15 +1633,46 @@ class FakeDiscord:
                 return int(payload["d"].get("intents") or 0)
         return 0
 
-    async def dispatch(self, event: str, payload: Mapping[str, Any]) -> None:
-        """Send a gateway DISPATCH (op 0) to every identified connection.
+    @staticmethod
+    def shard_of(guild_id: int, num_shards: int) -> int:
+        """The shard Discord routes a guild to: ``(guild_id >> 22) % num_shards``."""
+        return (int(guild_id) >> 22) % num_shards
 
-        MESSAGE_CREATE / MESSAGE_UPDATE are filtered like Discord filters them when the
-        client lacks the (privileged) message-content or message intents.
+    def _on_shard(self, conn: _GatewayConnection, guild_id: int | None) -> bool:
+        # Guild events go to the guild's shard; DMs (no guild) arrive on shard 0.
+        shard_id, num_shards = conn.shard
+        if guild_id is None:
+            return shard_id == 0
+        return self.shard_of(guild_id, num_shards) == shard_id
+
+    @property
+    def identified_shards(self) -> set[tuple[int, int]]:
+        """(shard_id, num_shards) of every identified, open gateway connection."""
+        return {c.shard for c in self._conns if c.identified and not c.ws.closed}
+
+    async def dispatch(self, event: str, payload: Mapping[str, Any], *,
+                       shard: int | None = None) -> None:
+        """Send a gateway DISPATCH (op 0) to the identified connection(s) it is routed to.
+
+        With one unsharded connection that is every event. With shards (IDENTIFY's
+        ``shard``), a guild's events go to the guild's shard and DMs to shard 0, as on
+        Discord; ``shard`` sends the event to that shard instead, for a test that plays a
+        guild moving between shards. MESSAGE_CREATE / MESSAGE_UPDATE are filtered like
+        Discord filters them when the client lacks the (privileged) message-content or
+        message intents.
         """
         conns = [c for c in self._conns if c.identified and not c.ws.closed]
         if not conns:
             raise RuntimeError("no identified gateway connection to dispatch to")
+        if shard is not None:
+            conns = [c for c in conns if c.shard[0] == shard]
+        else:
+            gid = payload.get("guild_id")
+            if gid is None and event in ("GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE"):
+                gid = payload.get("id")
+            conns = [c for c in conns if self._on_shard(c, None if gid is None else int(gid))]
+        if not conns:
+            raise RuntimeError(f"no identified gateway connection for the shard of {event}")
         if event == "INTERACTION_CREATE":
             self._register_interaction(payload)
         for conn in conns:
@@ -1836,9 +1872,10 @@ class FakeDiscord:
             data["guild_id"] = cmd["guild_id"]
         return data
 
-    async def dispatch_interaction(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+    async def dispatch_interaction(self, payload: Mapping[str, Any], *,
+                                   shard: int | None = None) -> dict[str, Any]:
         """Dispatch INTERACTION_CREATE; the token becomes valid for callback/webhook routes."""
-        await self.dispatch("INTERACTION_CREATE", payload)
+        await self.dispatch("INTERACTION_CREATE", payload, shard=shard)
         return dict(payload)
 
     async def invoke_slash(
