@@ -22,7 +22,7 @@ import pytest
 
 from tests.e2e.test_crisis_e2e import URGENT_SELF, embed_text, replies_to, wait_until
 from tests.e2e.test_settings_e2e import sub, text_of
-from tests.fakediscord import (
+from bot.devserver.fake import (
     EVERYONE_PERMISSIONS,
     GUILD_TEXT,
     FakeDiscord,
