@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
+import threading
 
 from bot.problems import Problem
 from bot.settings import Settings, SettingsError, load_settings, missing_token_problem
@@ -82,7 +84,24 @@ def cmd_run() -> int:
     if content is None:
         print("not starting: fix the errors above (run `python -m bot check`)", file=sys.stderr)
         return 1
-    return asyncio.run(run_until_stopped(settings, content))
+    code = asyncio.run(run_until_stopped(settings, content))
+    _exit_despite_stuck_threads(code)
+    return code
+
+
+def _exit_despite_stuck_threads(code: int, grace: float = 1.0) -> None:
+    """Exit now if a thread (a database call blocked on a locked or frozen disk) would keep
+    the process alive past the shutdown budget; Docker would kill it a moment later."""
+    stuck = [t for t in threading.enumerate()
+             if t is not threading.main_thread() and not t.daemon]
+    for thread in stuck:
+        thread.join(timeout=grace / max(len(stuck), 1))
+    if any(t.is_alive() for t in stuck):
+        print("shutdown: a database call is still blocked; exiting without waiting for it",
+              file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,7 +33,26 @@ def apply_endpoints(settings: Settings) -> tuple[str, yarl.URL]:
 
 
 class StartupError(Exception):
-    """The bot cannot start; the message says why and what to do."""
+    """The bot cannot start (or go on); the message says why and what to do."""
+
+
+# Gateway close codes after which discord.py gives up, and what the operator should do.
+CLOSE_CODES = {
+    4004: "Discord closed the connection: the bot token is no longer valid (close code "
+          "4004; it was reset or revoked). Reset the token in the Developer Portal (your "
+          "app -> Bot -> Reset Token), update DISCORD_TOKEN and start the bot again",
+    4010: "Discord closed the connection: invalid shard (close code 4010). Remove any "
+          "shard settings and start the bot again",
+    4011: "Discord closed the connection: the bot is in too many servers to run without "
+          "sharding (close code 4011)",
+    4012: "Discord closed the connection: invalid gateway API version (close code 4012). "
+          "Check DISCORD_GATEWAY_URL, or update discord.py",
+    4013: "Discord closed the connection: invalid intents (close code 4013). This is a bug "
+          "in the bot's intents; please report it",
+    4014: "Discord refused the Message Content intent (close code 4014). Enable it in the "
+          "Developer Portal (your app -> Bot -> Privileged Gateway Intents -> Message "
+          "Content)",
+}
 
 
 class BotRunner:
@@ -54,7 +73,7 @@ class BotRunner:
 
         try:
             key = self.settings.pseudonym_key
-            store, pseudonyms = await open_store(self.settings.database_path,
+            store, pseudonyms = await open_store(self.settings.database,
                                                  key.get_secret_value() if key else None)
         except StoreError as exc:
             raise StartupError(str(exc)) from None
@@ -88,10 +107,12 @@ class BotRunner:
         try:
             await self._connect_task
         except discord.PrivilegedIntentsRequired:
-            raise StartupError(
-                "Discord refused the Message Content intent. Enable it in the Developer "
-                "Portal (your app -> Bot -> Privileged Gateway Intents -> Message Content)"
-            ) from None
+            raise StartupError(CLOSE_CODES[4014]) from None
+        except discord.ConnectionClosed as exc:
+            raise StartupError(CLOSE_CODES.get(exc.code) or (
+                f"Discord closed the connection (close code {exc.code}) and the bot "
+                "cannot reconnect. Start it again; if this repeats, check Discord's status"
+            )) from None
 
     async def stop(self) -> None:
         """Close the bot (which flushes usage counts and closes the store)."""

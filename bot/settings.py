@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.paths import bundled_content_dir
 from bot.problems import Problem
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+_DB_SCHEMES = ("sqlite://", "postgresql://", "postgres://")
+_NAMED_RE = re.compile(r"^([A-Z][A-Z_]+): (.*)$", re.S)
 
 
 class Settings(BaseSettings):
@@ -22,6 +25,10 @@ class Settings(BaseSettings):
 
     discord_token: SecretStr | None = None
     database_path: Path = Path("data/recovery-bot.sqlite3")
+    # Chooses the backend by scheme; contains a password, so it is a secret.
+    database_url: SecretStr | None = None
+    shard_count: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    shard_ids: Annotated[tuple[int, ...] | None, NoDecode] = None
     content_dir: Path = Field(default_factory=bundled_content_dir)
     log_level: LogLevel = "INFO"
     dev_guild_id: Annotated[int, Field(gt=0)] | None = None
@@ -59,6 +66,67 @@ class Settings(BaseSettings):
             raise ValueError("must start with ws:// or wss:// (e.g. wss://gateway.discord.gg/)")
         return v
 
+    @field_validator("database_url")
+    @classmethod
+    def _db_scheme(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and not v.get_secret_value().startswith(_DB_SCHEMES):
+            raise ValueError("must start with postgresql:// (e.g. "
+                             "postgresql://bot:password@db:5432/bot) or sqlite:/// (e.g. "
+                             "sqlite:///data/recovery-bot.sqlite3)")
+        return v
+
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _comma_list(cls, v: object) -> object:
+        if isinstance(v, str):
+            parts = [p.strip() for p in v.split(",") if p.strip()]
+            if not all(p.isdigit() for p in parts):
+                raise ValueError("must be shard numbers separated by commas, e.g. 0,1")
+            return tuple(int(p) for p in parts) or None
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        ids, count = self.shard_ids, self.shard_count
+        if ids is not None:
+            if count is None:
+                raise ValueError("SHARD_IDS: needs SHARD_COUNT, the total number of shards "
+                                 "across all processes")
+            if len(set(ids)) != len(ids) or not all(0 <= i < count for i in ids):
+                raise ValueError(f"SHARD_IDS: must be distinct numbers from 0 to {count - 1} "
+                                 f"(SHARD_COUNT is {count})")
+        if self.database_url is not None and "database_path" in self.model_fields_set:
+            raise ValueError("DATABASE_URL: is set together with DATABASE_PATH; set only one "
+                             "(DATABASE_PATH is the shorthand for sqlite:///<path>)")
+        if self.uses_postgres and self.pseudonym_key is None:
+            raise ValueError("PSEUDONYM_KEY: must be set when DATABASE_URL is PostgreSQL, to "
+                             "the same value in every bot process; it is never stored in the "
+                             "database (generate one with `python -c 'import secrets; "
+                             "print(secrets.token_hex(32))'`)")
+        if self.runs_some_shards and not self.uses_postgres:
+            raise ValueError("SHARD_IDS: runs only some of the shards, so other processes run "
+                             "the rest, and they must share one database: set DATABASE_URL="
+                             "postgresql://... (SQLite serves one process)")
+        return self
+
+    @property
+    def database(self) -> str | Path:
+        """What open_store opens: DATABASE_URL if set, else DATABASE_PATH."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return self.database_path
+
+    @property
+    def uses_postgres(self) -> bool:
+        return self.database_url is not None and not self.database_url.get_secret_value() \
+            .startswith("sqlite://")
+
+    @property
+    def runs_some_shards(self) -> bool:
+        """True when SHARD_IDS leaves shards to other processes."""
+        return (self.shard_ids is not None and self.shard_count is not None
+                and set(self.shard_ids) != set(range(self.shard_count)))
+
     @field_validator("pseudonym_key")
     @classmethod
     def _key_length(cls, v: SecretStr | None) -> SecretStr | None:
@@ -86,6 +154,9 @@ def load_settings(env_file: str | Path | None = ".env", **overrides: object) -> 
             name = str(err["loc"][0]).upper() if err.get("loc") else "(settings)"
             # The offending value is not repeated: it could be a token or a key.
             msg = err["msg"].removeprefix("Value error, ")
+            named = _NAMED_RE.match(msg)
+            if named and not err.get("loc"):  # a check across settings names its variable
+                name, msg = named.groups()
             problems.append(Problem(f"setting {name}", msg,
                                     "correct it in your environment or .env "
                                     "(see .env.example)"))

@@ -1,16 +1,20 @@
 """Automatic crisis replies: reads messages, replies with crisis lines, alerts moderators.
 
 The hot path touches no database: settings and opt-outs come from the in-memory cache,
-usage is counted in memory, and the reply is sent before anything else. Every Discord
-failure falls through to the next route (channel -> DM -> moderator alert) so that
-nobody who needs help is skipped silently.
+usage is counted in memory, and the reply is sent before anything else. Every failure of
+a step (Discord refusing, a dropped connection, a step taking longer than STEP_SECONDS,
+a long rate-limit wait) falls through to the next route (channel -> DM -> moderator
+alert) so that nobody who needs help is skipped silently.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import OrderedDict
+from enum import StrEnum
 
+import aiohttp
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -18,6 +22,7 @@ from discord.ext import commands
 from bot.cogs.hotline import button_view, resolve_country
 from bot.crisis.gate import SEVERITY_RANK, ReplyGate
 from bot.crisis.hybrid import Decider, ModelState
+from bot.interactions import NOT_SAVED_YET, answer_when_done
 from bot.replies import burst_alert, crisis_reply, moderator_alert
 from bot.ui import CRISIS, to_embed
 
@@ -27,6 +32,19 @@ SCANNED_TYPES = (discord.MessageType.default, discord.MessageType.reply)
 ANSWERED_LIMIT = 10_000
 NOTEWORTHY = frozenset({Decider.MODEL, Decider.MODEL_VETO})
 UNSCORED = frozenset({ModelState.LATE, ModelState.OVERLOADED, ModelState.FAILED})
+# Each delivery step (channel reply, DM, moderator alert) gets this long, rate-limit waits
+# and discord.py's 5xx retries included; then the next route is tried.
+STEP_SECONDS = 3.0
+UNCERTAIN_NOTE = ("In case my reply in the channel didn't reach you, here it is again. "
+                  "You don't need to answer me.")
+
+
+class Sent(StrEnum):
+    """How one delivery step ended."""
+
+    OK = "ok"
+    FAILED = "failed"  # refused, or never left: it did not arrive
+    UNCERTAIN = "uncertain"  # cut off after sending: it may or may not have arrived
 
 
 class Crisis(commands.Cog):
@@ -35,6 +53,7 @@ class Crisis(commands.Cog):
     def __init__(self, bot, gate: ReplyGate | None = None):
         self.bot = bot
         self.gate = gate or ReplyGate()
+        self.step_seconds = STEP_SECONDS
         # message id -> severity already answered, so an edit does not answer twice.
         self._answered: OrderedDict[int, str] = OrderedDict()
 
@@ -55,8 +74,13 @@ class Crisis(commands.Cog):
 
     async def consider(self, message: discord.Message) -> None:
         """Check one message and reply if it shows a crisis. Never raises."""
+        inflight = getattr(self.bot, "inflight", None)
         try:
-            await self._consider(message)
+            if inflight is None:
+                await self._consider(message)
+            else:
+                with inflight.track():  # shutdown lets these finish before closing
+                    await self._consider(message)
         except Exception as exc:
             log.error("crisis handling failed: %s", type(exc).__name__)
 
@@ -130,7 +154,7 @@ class Crisis(commands.Cog):
         view = button_view(self.bot)
 
         if guild is None:
-            outcome = "ok" if await self._reply(message, embed, view) else "failed"
+            outcome = "ok" if await self._reply(message, embed, view) is Sent.OK else "failed"
         else:
             outcome = await self._deliver_in_guild(message, detection, embed, view, settings,
                                                    alert_channel)
@@ -146,16 +170,19 @@ class Crisis(commands.Cog):
                                 alert_channel) -> str:
         mode = settings.reply_mode
         if mode == "dm":
-            if await self._dm(message.author, embed, view):
+            # A DM that may have arrived is treated as failed: a second copy in the channel
+            # is better than none.
+            if await self._dm(message.author, embed, view) is Sent.OK:
                 return "ok"
-            if self.gate.channel_allows(message.channel.id) and await self._reply(message, embed,
-                                                                                 view):
+            if (self.gate.channel_allows(message.channel.id)
+                    and await self._reply(message, embed, view) is Sent.OK):
                 return "channel_fallback"
             return await self._last_resort(message, detection, settings, alert_channel)
         public = self.gate.channel_allows(message.channel.id)
         if not public:
             # The member first; the moderators' burst alert after.
-            outcome = "channel_capped" if await self._dm(message.author, embed, view) else \
+            dmed = await self._dm(message.author, embed, view)
+            outcome = "channel_capped" if dmed is Sent.OK else \
                 await self._last_resort(message, detection, settings, alert_channel)
             if alert_channel is not None and self.gate.burst_alert_due(message.channel.id):
                 await self._send_alert(alert_channel, settings, burst_alert(
@@ -163,14 +190,16 @@ class Crisis(commands.Cog):
                     window_seconds=int(self.gate.channel_window)))
             return outcome
         replied = await self._reply(message, embed, view)
+        # A reply cut off after sending may not have arrived: the DM says so, and repeats it.
+        note = UNCERTAIN_NOTE if replied is Sent.UNCERTAIN else None
         if mode == "both":
-            dmed = await self._dm(message.author, embed, view)
-            if replied or dmed:
-                return "ok" if replied else "dm_fallback"
+            dmed = await self._dm(message.author, embed, view, note=note)
+            if replied is Sent.OK or dmed is Sent.OK:
+                return "ok" if replied is Sent.OK else "dm_fallback"
             return await self._last_resort(message, detection, settings, alert_channel)
-        if replied:
+        if replied is Sent.OK:
             return "ok"
-        if await self._dm(message.author, embed, view):
+        if await self._dm(message.author, embed, view, note=note) is Sent.OK:
             return "dm_fallback"
         return await self._last_resort(message, detection, settings, alert_channel)
 
@@ -185,21 +214,13 @@ class Crisis(commands.Cog):
         return "alert_fallback" if await self._send_alert(alert_channel, settings, spec) \
             else "failed"
 
-    async def _reply(self, message, embed, view) -> bool:
-        try:
-            await message.reply(embed=embed, view=view, mention_author=False)
-            return True
-        except discord.HTTPException as exc:
-            log.warning("crisis reply in channel failed: HTTP %s code %s", exc.status, exc.code)
-            return False
+    async def _reply(self, message, embed, view) -> Sent:
+        return await _step("crisis reply in channel", self.step_seconds, lambda: message.reply(
+            embed=embed, view=view, mention_author=False))
 
-    async def _dm(self, user, embed, view) -> bool:
-        try:
-            await user.send(embed=embed, view=view)
-            return True
-        except discord.HTTPException as exc:
-            log.warning("crisis reply by DM failed: HTTP %s code %s", exc.status, exc.code)
-            return False
+    async def _dm(self, user, embed, view, note: str | None = None) -> Sent:
+        return await _step("crisis reply by DM", self.step_seconds,
+                           lambda: user.send(content=note, embed=embed, view=view))
 
     # --- moderator alerts ------------------------------------------------------------
 
@@ -221,13 +242,9 @@ class Crisis(commands.Cog):
         content = f"<@&{role_id}>" if role_id else None
         mentions = discord.AllowedMentions(roles=[discord.Object(role_id)]) if role_id \
             else discord.AllowedMentions.none()
-        try:
-            await channel.send(content=content, embed=to_embed(spec, CRISIS),
-                               allowed_mentions=mentions)
-            return True
-        except discord.HTTPException as exc:
-            log.warning("moderator alert failed: HTTP %s code %s", exc.status, exc.code)
-            return False
+        sent = await _step("moderator alert", self.step_seconds, lambda: channel.send(
+            content=content, embed=to_embed(spec, CRISIS), allowed_mentions=mentions))
+        return sent is Sent.OK
 
     # --- member preference -----------------------------------------------------------
 
@@ -235,20 +252,74 @@ class Crisis(commands.Cog):
                           description="Turn automatic crisis replies to your messages off or on")
     @app_commands.describe(enabled="False: I won't reply to your messages. /hotline still works.")
     async def crisis_replies(self, interaction: discord.Interaction, enabled: bool) -> None:
-        try:
-            await self.bot.cache.set_opt_out(self.bot.pseudonyms(interaction.user.id),
-                                             not enabled)
-        except Exception as exc:
-            log.error("saving a crisis-replies preference failed: %s", type(exc).__name__)
-            await interaction.response.send_message(
-                "I couldn't save that just now. Please try again later.", ephemeral=True)
+        if not isinstance(enabled, bool):  # Discord checks option types in its client only
+            await interaction.response.send_message("`enabled` must be True or False.",
+                                                    ephemeral=True)
             return
         text = ("Automatic crisis replies to your messages are on." if enabled else
                 "Done: I won't reply automatically to your messages, in any server. "
                 "`/hotline` still shows crisis lines any time, and `/crisis-replies "
                 "enabled:True` turns replies back on.")
-        await interaction.response.send_message(text, ephemeral=True)
-        self.bot.usage.record(interaction.guild_id, "crisis_opt", "on" if enabled else "off")
+
+        def reply(_, error):
+            if error is not None:
+                log.error("saving a crisis-replies preference failed: %s",
+                          type(error).__name__)
+                return {"content": "I couldn't save that just now. Nothing was changed; "
+                                   "please try again later."}
+            lost = self.bot.cache.storage_problem()
+            return {"content": f"{text}\n\n{lost}" if lost else text}
+
+        change = self.bot.cache.set_opt_out(self.bot.pseudonyms(interaction.user.id),
+                                            not enabled)
+        _, error = await answer_when_done(interaction, change, reply, pending=NOT_SAVED_YET,
+                                          what="/crisis-replies")
+        if error is None:
+            self.bot.usage.record(interaction.guild_id, "crisis_opt", "on" if enabled else "off")
+
+
+# Steps given up on but still running: a reference keeps them alive until they end.
+_abandoned: set[asyncio.Task] = set()
+
+
+async def _step(what: str, seconds: float, send) -> Sent:
+    """Run one delivery step, waiting at most `seconds`; never raises an ordinary error.
+
+    A step that takes too long is left to finish in the background rather than cancelled:
+    cancelling discord.py in the middle of a global rate-limit wait would leave every
+    later request blocked. If it completes later, the member gets a second copy.
+    """
+    task = asyncio.ensure_future(send())
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if not done:
+        # Waiting on a rate limit, 5xx retries or a hung connection: it may yet be sent.
+        log.warning("%s took longer than %.1f s; trying the next route", what, seconds)
+        _abandoned.add(task)
+        task.add_done_callback(_forget)
+        return Sent.UNCERTAIN
+    exc = task.exception()
+    if exc is None:
+        return Sent.OK
+    if isinstance(exc, discord.HTTPException):
+        log.warning("%s failed: HTTP %s code %s", what, exc.status, exc.code)
+        return Sent.FAILED
+    if isinstance(exc, aiohttp.ClientConnectorError):  # no connection was made
+        log.warning("%s failed: %s", what, type(exc).__name__)
+        return Sent.FAILED
+    if isinstance(exc, aiohttp.ClientError | OSError | TimeoutError):
+        # Dropped mid-request: it may have arrived.
+        log.warning("%s failed: %s", what, type(exc).__name__)
+        return Sent.UNCERTAIN
+    # Anything else is a bug here or in discord.py; the next route may still work.
+    log.error("%s failed unexpectedly: %s", what, type(exc).__name__)
+    return Sent.FAILED
+
+
+def _forget(task: asyncio.Task) -> None:
+    _abandoned.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.info("a crisis delivery step given up on ended with %s",
+                 type(task.exception()).__name__)
 
 
 async def setup(bot) -> None:

@@ -10,10 +10,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.cogs.hotline import country_choices
+from bot.interactions import NOT_SAVED_YET, answer_when_done
 
 log = logging.getLogger(__name__)
 
 MODE_TEXT = {"channel": "in the channel", "dm": "by DM", "both": "in the channel and by DM"}
+COOLDOWN_MIN, COOLDOWN_MAX = 1, 1440
 
 
 @app_commands.guild_only()
@@ -38,20 +40,23 @@ class SettingsGroup(app_commands.Group, name="settings",
 
     async def _save(self, interaction: discord.Interaction, setting: str, change,
                     confirmation: str) -> None:
-        """Apply a change through the cache (which writes the store) and confirm it."""
-        try:
-            await change()
-        except ValueError as exc:
-            await interaction.response.send_message(str(exc), ephemeral=True)
-            return
-        except Exception as exc:
-            log.error("saving setting %s failed: %s", setting, type(exc).__name__)
-            await interaction.response.send_message(
-                "I couldn't save that just now (storage problem). Nothing was changed; "
-                "please try again later.", ephemeral=True)
-            return
-        await interaction.response.send_message(confirmation, ephemeral=True)
-        self.bot.usage.record(interaction.guild_id, "settings_change", setting)
+        """Apply a change through the cache (which writes the store) and confirm it, within
+        Discord's answer deadline however slow the database is."""
+
+        def reply(_, error):
+            if error is None:
+                lost = self.bot.cache.storage_problem()
+                return {"content": f"{confirmation}\n\n{lost}" if lost else confirmation}
+            if isinstance(error, ValueError):
+                return {"content": str(error)}
+            log.error("saving setting %s failed: %s", setting, type(error).__name__)
+            return {"content": "I couldn't save that just now (storage problem). Nothing was "
+                               "changed; please try again later."}
+
+        _, error = await answer_when_done(interaction, change(), reply, pending=NOT_SAVED_YET,
+                                          what=f"/settings {setting}")
+        if error is None:
+            self.bot.usage.record(interaction.guild_id, "settings_change", setting)
 
     def _update(self, interaction: discord.Interaction, **changes):
         return lambda: self.bot.cache.update_guild(interaction.guild_id, **changes)
@@ -61,6 +66,13 @@ class SettingsGroup(app_commands.Group, name="settings",
         guild_id = getattr(obj, "guild_id", None) or getattr(getattr(obj, "guild", None), "id",
                                                              None)
         return guild_id == interaction.guild_id
+
+    @staticmethod
+    def _own_role(interaction: discord.Interaction, role) -> bool:
+        """The role exists in this server. discord.py builds resolved roles with the
+        interaction's guild, so only the guild's own role list can tell."""
+        guild = interaction.guild
+        return guild is not None and guild.get_role(role.id) is not None
 
     async def _refuse_foreign(self, interaction: discord.Interaction) -> None:
         await interaction.response.send_message(
@@ -116,7 +128,7 @@ class SettingsGroup(app_commands.Group, name="settings",
 
     @region.autocomplete("country")
     async def region_autocomplete(self, interaction: discord.Interaction, current: str):
-        return await country_choices(self.bot, current)
+        return await country_choices(self.bot, str(current))  # a forged value may be a number
 
     @app_commands.command(name="crisis-replies", description="Turn automatic crisis replies "
                                                              "on or off in this server")
@@ -165,7 +177,7 @@ class SettingsGroup(app_commands.Group, name="settings",
                                                          "(empty: none)")
     async def alert_role(self, interaction: discord.Interaction,
                          role: discord.Role | None = None) -> None:
-        if role is not None and not self._same_guild(interaction, role):
+        if role is not None and not self._own_role(interaction, role):
             await self._refuse_foreign(interaction)
             return
         await self._save(interaction, "alert_role",
@@ -176,14 +188,23 @@ class SettingsGroup(app_commands.Group, name="settings",
     @app_commands.command(name="cooldown", description="Minutes between automatic replies "
                                                        "to the same member")
     async def cooldown(self, interaction: discord.Interaction,
-                       minutes: app_commands.Range[int, 1, 1440]) -> None:
+                       minutes: app_commands.Range[int, COOLDOWN_MIN, COOLDOWN_MAX]) -> None:
+        # Discord enforces the range in its client only; a forged value is checked here.
+        if not COOLDOWN_MIN <= minutes <= COOLDOWN_MAX:
+            await interaction.response.send_message(
+                f"The cooldown must be {COOLDOWN_MIN} to {COOLDOWN_MAX} minutes.",
+                ephemeral=True)
+            return
         await self._save(interaction, "cooldown",
                          self._update(interaction, cooldown_minutes=minutes),
                          f"Each member gets at most one automatic reply every {minutes} "
                          f"minutes (one more if things become urgent).")
 
     async def _toggle(self, interaction, channel, setting, add: bool, text: str) -> None:
-        if not self._same_guild(interaction, channel):
+        # A role or channel Discord did not resolve arrives as a bare discord.Object.
+        own = self._own_role(interaction, channel) if setting == "bypass_roles" \
+            else self._same_guild(interaction, channel)
+        if not own:
             await self._refuse_foreign(interaction)
             return
         await self._save(interaction, setting, lambda: self.bot.cache.change_set(
@@ -193,24 +214,24 @@ class SettingsGroup(app_commands.Group, name="settings",
     async def ignore_channel(self, interaction: discord.Interaction,
                              channel: discord.abc.GuildChannel) -> None:
         await self._toggle(interaction, channel, "ignored_channels", True,
-                                f"I won't scan messages in {channel.mention} (or its threads).")
+                                f"I won't scan messages in <#{channel.id}> (or its threads).")
 
     @app_commands.command(name="unignore-channel", description="Scan a channel again")
     async def unignore_channel(self, interaction: discord.Interaction,
                                channel: discord.abc.GuildChannel) -> None:
         await self._toggle(interaction, channel, "ignored_channels", False,
-                                f"I'll scan messages in {channel.mention} again.")
+                                f"I'll scan messages in <#{channel.id}> again.")
 
     @app_commands.command(name="bypass-role", description="Members with this role are not "
                                                           "scanned (e.g. peer supporters)")
     async def bypass_role(self, interaction: discord.Interaction, role: discord.Role) -> None:
         await self._toggle(interaction, role, "bypass_roles", True,
-                                f"Members with {role.mention} won't be scanned.")
+                                f"Members with <@&{role.id}> won't be scanned.")
 
     @app_commands.command(name="unbypass-role", description="Scan members with this role again")
     async def unbypass_role(self, interaction: discord.Interaction, role: discord.Role) -> None:
         await self._toggle(interaction, role, "bypass_roles", False,
-                                f"Members with {role.mention} will be scanned again.")
+                                f"Members with <@&{role.id}> will be scanned again.")
 
 
 class Settings(commands.Cog):

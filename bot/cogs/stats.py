@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 
@@ -9,9 +10,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.interactions import answer_when_done
 from bot.stats import shown, summarize
 
 log = logging.getLogger(__name__)
+
+DAYS_MAX = 365
 
 
 def _lines(counter, crisis: bool, limit: int = 10) -> str:
@@ -28,40 +32,53 @@ class Stats(commands.Cog):
     @app_commands.guild_only()
     @app_commands.default_permissions(manage_guild=True)
     async def stats(self, interaction: discord.Interaction,
-                    days: app_commands.Range[int, 1, 365] = 30) -> None:
+                    days: app_commands.Range[int, 1, DAYS_MAX] = 30) -> None:
         if not interaction.permissions.manage_guild:
             await interaction.response.send_message(
                 "Only members with the Manage Server permission can see statistics.",
                 ephemeral=True)
             return
-        today = dt.datetime.now(dt.UTC).date()
-        try:
-            # Flush first so the moderator sees what happened a moment ago.
-            await self.bot.usage.flush()
-            rows = await self.bot.store.usage_summary(interaction.guild_id,
-                                                      today - dt.timedelta(days=days - 1))
-        except Exception as exc:
-            log.error("reading statistics failed: %s", type(exc).__name__)
+        # Discord enforces the range in its client only; a forged value is checked here.
+        if not isinstance(days, int) or not 1 <= days <= DAYS_MAX:
             await interaction.response.send_message(
-                "I couldn't read the statistics just now. Please try again later.",
-                ephemeral=True)
+                f"`days` must be a whole number from 1 to {DAYS_MAX}.", ephemeral=True)
             return
-        report = summarize(rows, days, today)
-        embed = discord.Embed(title=f"Usage in the last {days} day(s)",
-                              colour=discord.Colour.teal(),
-                              description=f"Daily activity: `{report.sparkline()}`")
-        embed.add_field(name="Topic lookups", value=_lines(report.topics, False), inline=False)
-        embed.add_field(name="Crisis replies (category/severity)",
-                        value=_lines(report.crisis, True), inline=False)
-        embed.add_field(name="Moderator alerts", value=shown(report.alerts, True), inline=True)
-        embed.add_field(name="Fallbacks (DM, capped, alert)",
-                        value=_lines(report.fallbacks, True), inline=True)
-        embed.add_field(name="Crisis-line lookups by country",
-                        value=_lines(report.hotlines, False), inline=False)
-        embed.set_footer(text="Counts per UTC day; no messages or member ids are stored. "
-                              "Crisis counts from 1 to 4 show as 'fewer than 5'.")
-        await interaction.response.send_message(embed=embed, ephemeral=True)
-        self.bot.usage.record(interaction.guild_id, "stats")
+        today = dt.datetime.now(dt.UTC).date()
+
+        async def read():
+            # Flush first so the moderator sees what happened a moment ago. Shielded: a
+            # flush cut off by the answer deadline would lose its batch of counts.
+            await asyncio.shield(self.bot.usage.flush())
+            return await self.bot.store.usage_summary(interaction.guild_id,
+                                                      today - dt.timedelta(days=days - 1))
+
+        def reply(rows, error):
+            if error is not None:
+                log.error("reading statistics failed: %s", type(error).__name__)
+                return {"content": "I couldn't read the statistics just now. Please try "
+                                   "again later."}
+            return {"embed": _embed(summarize(rows, days, today), days)}
+
+        _, error = await answer_when_done(interaction, read(), reply, what="/stats")
+        if error is None:
+            self.bot.usage.record(interaction.guild_id, "stats")
+
+
+def _embed(report, days: int) -> discord.Embed:
+    embed = discord.Embed(title=f"Usage in the last {days} day(s)",
+                          colour=discord.Colour.teal(),
+                          description=f"Daily activity: `{report.sparkline()}`")
+    embed.add_field(name="Topic lookups", value=_lines(report.topics, False), inline=False)
+    embed.add_field(name="Crisis replies (category/severity)",
+                    value=_lines(report.crisis, True), inline=False)
+    embed.add_field(name="Moderator alerts", value=shown(report.alerts, True), inline=True)
+    embed.add_field(name="Fallbacks (DM, capped, alert)",
+                    value=_lines(report.fallbacks, True), inline=True)
+    embed.add_field(name="Crisis-line lookups by country",
+                    value=_lines(report.hotlines, False), inline=False)
+    embed.set_footer(text="Counts per UTC day; no messages or member ids are stored. "
+                          "Crisis counts from 1 to 4 show as 'fewer than 5'.")
+    return embed
 
 
 async def setup(bot) -> None:

@@ -56,7 +56,7 @@ class Topics(commands.Cog):
     async def topic_autocomplete(self, interaction: discord.Interaction,
                                  current: str) -> list[app_commands.Choice[str]]:
         return [app_commands.Choice(name=m.topic.title[:100], value=m.topic.id)
-                for m in self.library.search(current[:NAME_MAX], limit=25)]
+                for m in self.library.search(str(current)[:NAME_MAX], limit=25)]
 
     @app_commands.command(name="topics", description="List the topics I can summarise")
     async def topics(self, interaction: discord.Interaction) -> None:

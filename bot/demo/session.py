@@ -32,6 +32,15 @@ from bot.devserver.fake import (
 from bot.settings import Settings, load_settings
 
 # Tasks discord.py starts for an event, a slash command and a component press.
+def _last_sequence(bot) -> int:
+    """The last gateway sequence number the bot has read, over all its shards."""
+    # AutoShardedBot keeps one websocket per shard and no `bot.ws`; ShardInfo exposes the
+    # shard only through its private `_parent`.
+    sockets = [getattr(getattr(info, "_parent", None), "ws", None)
+               for info in getattr(bot, "shards", {}).values()] or [bot.ws]
+    return max((ws.sequence or 0 for ws in sockets if ws is not None), default=0)
+
+
 _HANDLER_TASKS = ("discord.py: ", "discord-ui-view-dispatch", "CommandTree-invoker")
 SETTLE_TIMEOUT = 15.0
 BUTTON, SELECT = 2, 3
@@ -328,8 +337,7 @@ class DemoSession:
         deadline = loop.time() + within
         while loop.time() < deadline:
             sent = self.fake.gateway_sent[-1]["s"] if self.fake.gateway_sent else 0
-            ws = bot.ws
-            received = ws is not None and (ws.sequence or 0) >= sent
+            received = _last_sequence(bot) >= sent
             busy = any(t is not me and not t.done() and t.get_name().startswith(_HANDLER_TASKS)
                        for t in asyncio.all_tasks())
             idle_polls = idle_polls + 1 if received and not busy else 0

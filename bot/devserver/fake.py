@@ -345,6 +345,7 @@ class RecordedRequest:
     form: dict[str, str] = field(default_factory=dict)
     files: list[RecordedFile] = field(default_factory=list)
     status: int | None = None
+    reset: bool = False  # the fake dropped the connection instead of answering
 
     def matches(self, method: str, path_regex: str) -> bool:
         """Whether this request has ``method`` ('*' for any) and a path fully matching."""
@@ -365,6 +366,7 @@ class RouteRule:
     delay: float = 0.0
     times: int | None = None
     hits: int = 0
+    reset: str | None = None  # "before" or "after" handling: drop the connection
 
     def applies(self, method: str, path: str) -> bool:
         """Whether the rule is still live and matches this request."""
@@ -513,6 +515,7 @@ class _GatewayConnection:
         self.identified = False
         self.intents = 0
         self.session_id: str | None = None
+        self.shard = (0, 1)  # [shard_id, num_shards] from IDENTIFY
 
     async def send(self, payload: Mapping[str, Any]) -> None:
         data = json.dumps(payload)
@@ -545,6 +548,7 @@ class FakeDiscord:
         echo_bot_messages: bool = True,
         gateway_compression: bool = True,
         heartbeat_interval_ms: int = 41_250,
+        interaction_deadline: float | None = None,
     ) -> None:
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("FakeDiscord only binds to the loopback interface")
@@ -555,6 +559,8 @@ class FakeDiscord:
         self.echo_bot_messages = echo_bot_messages
         self.gateway_compression = gateway_compression
         self.heartbeat_interval_ms = heartbeat_interval_ms
+        # Seconds an interaction may wait for its first callback (Discord: 3); None: forever.
+        self.interaction_deadline = interaction_deadline
 
         self.ids = WorldIds(application=_snowflake(), bot=_snowflake())
         self.bot_user = make_user(self.ids.bot, "TestBot", bot=True)
@@ -570,6 +576,7 @@ class FakeDiscord:
         self.gateway_modes: list[str] = []  # per connection: "zlib-stream" or "text"
         self.errors: list[Exception] = []  # exceptions raised by route handlers
         self.identify_count = 0
+        self.recommended_shards = 1  # what GET /gateway/bot tells an AutoShardedBot
 
         self._interactions: dict[str, dict[str, Any]] = {}  # token -> state
         self._dm_by_user: dict[int, int] = {}
@@ -833,6 +840,68 @@ class FakeDiscord:
         self._rules.append(rule)
         return rule
 
+    def reset(
+        self, method: str, path_regex: str, *, after: bool = False, times: int | None = None
+    ) -> RouteRule:
+        """Drop the connection on matching requests instead of answering.
+
+        The bot sees ``aiohttp.ServerDisconnectedError``.  With ``after=True`` the request is
+        handled first (a message is created and echoed) and only the answer is lost: the
+        case where the bot cannot know whether its message arrived.
+        """
+        rule = RouteRule(method.upper(), path_regex, times=times,
+                         reset="after" if after else "before")
+        self._rules.append(rule)
+        return rule
+
+    def stall(self, method: str, path_regex: str, *, times: int | None = None) -> RouteRule:
+        """Never answer matching requests (until the fake stops): a hung connection."""
+        return self.delay(method, path_regex, 24 * 3600.0, times=times)
+
+    def rate_limit_headers(
+        self,
+        method: str,
+        path_regex: str,
+        *,
+        remaining: int = 0,
+        reset_after: float = 20.0,
+        bucket: str = "fake-bucket",
+        times: int | None = None,
+    ) -> RouteRule:
+        """Answer matching requests normally but with Discord's rate-limit headers.
+
+        ``remaining=0`` tells discord.py the bucket is exhausted: it then waits
+        ``reset_after`` seconds before its next request on that route.
+        """
+        headers = {
+            "X-RateLimit-Limit": "5",
+            "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Reset-After": str(reset_after),
+            "X-RateLimit-Reset": str(time.time() + reset_after),
+            "X-RateLimit-Bucket": bucket,
+        }
+        rule = RouteRule(method.upper(), path_regex, headers=headers, times=times)
+        self._rules.append(rule)
+        return rule
+
+    def _reset_rule(self, rec: RecordedRequest) -> RouteRule | None:
+        for rule in reversed(self._rules):
+            if rule.reset is not None and rule.applies(rec.method, rec.path):
+                rule.hits += 1
+                return rule
+        return None
+
+    def _drop_connection(
+        self, request: web.Request, rec: RecordedRequest, status: int | None
+    ) -> web.StreamResponse:
+        rec.reset = True
+        rec.status = status if status is not None else 0
+        if request.transport is not None:
+            request.transport.abort()
+        assert self._request_event is not None
+        self._request_event.set()
+        return web.Response(status=200)  # never written: the transport is gone
+
     def clear_rules(self, rule: RouteRule | None = None) -> None:
         """Remove one injected rule, or all of them."""
         if rule is None:
@@ -861,7 +930,12 @@ class FakeDiscord:
         self.requests.append(rec)
         try:
             await self._parse_body(request, rec)
+            reset = self._reset_rule(rec)
+            if reset is not None and reset.reset == "before":
+                return self._drop_connection(request, rec, None)
             response = await self._respond(rec)
+            if reset is not None:
+                return self._drop_connection(request, rec, response.status)
         except Exception as exc:
             # A bug in the fake (or a handler) must fail fast: a 5xx would make discord.py
             # retry for 25 s, so answer 400 and keep the exception for the test to inspect.
@@ -892,8 +966,9 @@ class FakeDiscord:
                 rec.json = json.loads(raw)
 
     async def _respond(self, rec: RecordedRequest) -> web.StreamResponse:
+        extra_headers: dict[str, str] = {}
         for rule in reversed(self._rules):
-            if rule.applies(rec.method, rec.path):
+            if rule.reset is None and rule.applies(rec.method, rec.path):
                 rule.hits += 1
                 if rule.delay:
                     await asyncio.sleep(rule.delay)
@@ -901,6 +976,12 @@ class FakeDiscord:
                     resp = _json_response(rule.status, rule.body)
                     resp.headers.update(rule.headers)
                     return resp
+                extra_headers.update(rule.headers)
+        resp = await self._respond_normally(rec)
+        resp.headers.update(extra_headers)
+        return resp
+
+    async def _respond_normally(self, rec: RecordedRequest) -> web.StreamResponse:
         for method, pattern, handler in [*self._custom_routes, *self._routes]:
             if method not in ("*", rec.method):
                 continue
@@ -988,7 +1069,7 @@ class FakeDiscord:
     def _gateway_bot(self) -> dict[str, Any]:
         return {
             "url": self.gateway_url,
-            "shards": 1,
+            "shards": self.recommended_shards,
             "session_start_limit": {
                 "total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1,
             },
@@ -1293,6 +1374,10 @@ class FakeDiscord:
         state = self._interactions.get(m[2])
         if state is None or state["payload"]["id"] != m[1]:
             return 404, discord_error(10062, "Unknown interaction")
+        if (self.interaction_deadline is not None and not state["acknowledged"]
+                and time.monotonic() - state["dispatched_at"] > self.interaction_deadline):
+            # Discord forgets an interaction not answered in time.
+            return 404, discord_error(10062, "Unknown interaction")
         if state["acknowledged"]:
             return 400, discord_error(40060, "Interaction has already been acknowledged.")
         body = rec.json or {}
@@ -1470,15 +1555,18 @@ class FakeDiscord:
             await conn.ws.close(code=4014, message=b"Disallowed intent(s).")
             return
         conn.identified, conn.intents, conn.session_id = True, intents, self._session_id
+        shard_id, num_shards = data.get("shard") or (0, 1)
+        conn.shard = (int(shard_id), int(num_shards))
         self.identify_count += 1
+        guilds = [g for g in self.guilds.values() if self._on_shard(conn, int(g["id"]))]
         ready = {
             "v": 10,
             "user": {**self.bot_user, "verified": True, "mfa_enabled": False, "flags": 0},
-            "guilds": [{"id": str(g), "unavailable": True} for g in self.guilds],
+            "guilds": [{"id": str(g["id"]), "unavailable": True} for g in guilds],
             "session_id": self._session_id,
             "session_type": "normal",
             "resume_gateway_url": self.gateway_url,
-            "shard": data.get("shard") or [0, 1],
+            "shard": list(conn.shard),
             "application": {"id": str(self.ids.application), "flags": 0},
             "private_channels": [],
             "relationships": [],
@@ -1489,7 +1577,7 @@ class FakeDiscord:
             "_trace": ["fake-discord"],
         }
         await self._send_event(conn, "READY", ready)
-        for guild in self.guilds.values():
+        for guild in guilds:
             await self._send_event(conn, "GUILD_CREATE", self._guild_for(conn, guild))
         assert self._identified is not None
         self._identified.set()
@@ -1545,15 +1633,46 @@ class FakeDiscord:
                 return int(payload["d"].get("intents") or 0)
         return 0
 
-    async def dispatch(self, event: str, payload: Mapping[str, Any]) -> None:
-        """Send a gateway DISPATCH (op 0) to every identified connection.
+    @staticmethod
+    def shard_of(guild_id: int, num_shards: int) -> int:
+        """The shard Discord routes a guild to: ``(guild_id >> 22) % num_shards``."""
+        return (int(guild_id) >> 22) % num_shards
 
-        MESSAGE_CREATE / MESSAGE_UPDATE are filtered like Discord filters them when the
-        client lacks the (privileged) message-content or message intents.
+    def _on_shard(self, conn: _GatewayConnection, guild_id: int | None) -> bool:
+        # Guild events go to the guild's shard; DMs (no guild) arrive on shard 0.
+        shard_id, num_shards = conn.shard
+        if guild_id is None:
+            return shard_id == 0
+        return self.shard_of(guild_id, num_shards) == shard_id
+
+    @property
+    def identified_shards(self) -> set[tuple[int, int]]:
+        """(shard_id, num_shards) of every identified, open gateway connection."""
+        return {c.shard for c in self._conns if c.identified and not c.ws.closed}
+
+    async def dispatch(self, event: str, payload: Mapping[str, Any], *,
+                       shard: int | None = None) -> None:
+        """Send a gateway DISPATCH (op 0) to the identified connection(s) it is routed to.
+
+        With one unsharded connection that is every event. With shards (IDENTIFY's
+        ``shard``), a guild's events go to the guild's shard and DMs to shard 0, as on
+        Discord; ``shard`` sends the event to that shard instead, for a test that plays a
+        guild moving between shards. MESSAGE_CREATE / MESSAGE_UPDATE are filtered like
+        Discord filters them when the client lacks the (privileged) message-content or
+        message intents.
         """
         conns = [c for c in self._conns if c.identified and not c.ws.closed]
         if not conns:
             raise RuntimeError("no identified gateway connection to dispatch to")
+        if shard is not None:
+            conns = [c for c in conns if c.shard[0] == shard]
+        else:
+            gid = payload.get("guild_id")
+            if gid is None and event in ("GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE"):
+                gid = payload.get("id")
+            conns = [c for c in conns if self._on_shard(c, None if gid is None else int(gid))]
+        if not conns:
+            raise RuntimeError(f"no identified gateway connection for the shard of {event}")
         if event == "INTERACTION_CREATE":
             self._register_interaction(payload)
         for conn in conns:
@@ -1579,6 +1698,12 @@ class FakeDiscord:
         stripped = dict(payload)
         stripped.update(content="", embeds=[], attachments=[], components=[])
         return stripped
+
+    async def close_gateway(self, code: int, message: str = "") -> None:
+        """Close every gateway connection with ``code`` (e.g. 4004 token revoked)."""
+        for conn in list(self._conns):
+            conn.identified = False
+            await conn.ws.close(code=code, message=message.encode())
 
     async def request_reconnect(self) -> None:
         """Send op 7 RECONNECT: discord.py closes and RESUMEs on a new connection."""
@@ -1747,9 +1872,10 @@ class FakeDiscord:
             data["guild_id"] = cmd["guild_id"]
         return data
 
-    async def dispatch_interaction(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+    async def dispatch_interaction(self, payload: Mapping[str, Any], *,
+                                   shard: int | None = None) -> dict[str, Any]:
         """Dispatch INTERACTION_CREATE; the token becomes valid for callback/webhook routes."""
-        await self.dispatch("INTERACTION_CREATE", payload)
+        await self.dispatch("INTERACTION_CREATE", payload, shard=shard)
         return dict(payload)
 
     async def invoke_slash(
@@ -1779,6 +1905,7 @@ class FakeDiscord:
 
     def _register_interaction(self, payload: Mapping[str, Any]) -> None:
         self._interactions[payload["token"]] = {
+            "dispatched_at": time.monotonic(),
             "payload": dict(payload),
             "acknowledged": False,
             "callback_type": None,

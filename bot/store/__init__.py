@@ -9,10 +9,14 @@ What is stored, and nothing more:
   as server 0. No user, channel or message ids, no message content, no free text, no time
   finer than a day. Kept `RETENTION_DAYS` (180 by default).
 
+Two backends behind one interface (`base.Store`): SQLite for one process (the default) and
+PostgreSQL for several processes sharing one database (sharding).
+
 Typical start-up::
 
-    store, pseudonym = await open_store(settings.database_path, settings.pseudonym_key)
-    cache = await SettingsCache.load(store)
+    store, pseudonym = await open_store(settings.database, settings.pseudonym_key)
+    cache = SettingsCache(store)
+    await cache.load()
     recorder = UsageRecorder(store, retention_days=settings.retention_days)
     recorder.start()
     ...
@@ -23,9 +27,12 @@ Typical start-up::
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from bot.store.base import (
     UNSET,
+    Changed,
+    GuildSet,
     GuildSettings,
     MemberPrefs,
     Store,
@@ -35,24 +42,73 @@ from bot.store.base import (
     UsageRow,
 )
 from bot.store.cache import SettingsCache
-from bot.store.pseudonym import Pseudonymizer, key_file_for, load_pseudonymizer
+from bot.store.pseudonym import Pseudonymizer, key_file_for, load_pseudonymizer, parse_key
 from bot.store.sqlite import SqliteStore
 from bot.store.usage import UsageRecorder
 
 __all__ = [
-    "UNSET", "GuildSettings", "MemberPrefs", "Pseudonymizer", "SettingsCache", "SqliteStore",
-    "Store", "StoreError", "Unset", "UsageCount", "UsageRecorder", "UsageRow", "key_file_for",
-    "load_pseudonymizer", "open_store",
+    "UNSET",
+    "Changed",
+    "GuildSet",
+    "GuildSettings",
+    "MemberPrefs",
+    "Pseudonymizer",
+    "SettingsCache",
+    "SqliteStore",
+    "Store",
+    "StoreError",
+    "Unset",
+    "UsageCount",
+    "UsageRecorder",
+    "UsageRow",
+    "is_postgres_url",
+    "key_file_for",
+    "load_pseudonymizer",
+    "open_store",
+    "sqlite_path",
 ]
 
 
-async def open_store(path: str | os.PathLike[str],
-                     pseudonym_key: str | None = None) -> tuple[SqliteStore, Pseudonymizer]:
-    """Open the SQLite store and its pseudonym key (PSEUDONYM_KEY, else ``<path>.key``).
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
-    The database is checked first, so no key file is created beside a file that is
-    refused. Raises StoreError with the path and a fix.
+
+def is_postgres_url(database: object) -> bool:
+    return isinstance(database, str) and database.startswith(POSTGRES_SCHEMES)
+
+
+def sqlite_path(database: str | os.PathLike[str]) -> Path:
+    """The file of an SQLite target: a path, or a ``sqlite:///relative`` /
+    ``sqlite:////absolute`` URL."""
+    if isinstance(database, str) and database.startswith("sqlite://"):
+        rest = database.removeprefix("sqlite://")
+        if not rest.startswith("/") or rest == "/":
+            raise StoreError("DATABASE_URL: an SQLite URL is sqlite:///relative/path or "
+                             "sqlite:////absolute/path (three or four slashes)")
+        return Path(rest[1:])
+    return Path(database)
+
+
+async def open_store(database: str | os.PathLike[str],
+                     pseudonym_key: str | None = None) -> tuple[Store, Pseudonymizer]:
+    """Open the store named by `database` and its pseudonym key.
+
+    `database` is an SQLite path or URL, or a ``postgresql://`` URL. SQLite takes the key
+    from PSEUDONYM_KEY, else ``<path>.key`` (the database is checked first, so no key file
+    is created beside a file that is refused). PostgreSQL requires PSEUDONYM_KEY: every
+    process must use the same key, and it must never be stored in the database. Raises
+    StoreError naming the database (never a password) and a fix.
     """
+    if is_postgres_url(database):
+        if not pseudonym_key:
+            raise StoreError("PSEUDONYM_KEY: must be set when DATABASE_URL is PostgreSQL, the "
+                             "same in every bot process (the key is never stored in the "
+                             "database). Fix: generate one with `python -c 'import secrets; "
+                             "print(secrets.token_hex(32))'` and pass it to every process")
+        pseudonyms = Pseudonymizer(parse_key(pseudonym_key))
+        from bot.store.postgresql import PostgresStore  # asyncpg only when it is used
+
+        return await PostgresStore.open(str(database)), pseudonyms
+    path = sqlite_path(database)
     store = await SqliteStore.open(path)
     try:
         return store, load_pseudonymizer(path, pseudonym_key)

@@ -1,6 +1,6 @@
 """The store's narrow interface, its value types and the validation shared by every backend.
 
-Nothing here touches a database: a second backend (say PostgreSQL) implements `Store`
+Nothing here touches a database: each backend (SQLite, PostgreSQL) implements `Store`
 and the cogs do not change. Values are validated here so every backend rejects the
 same things with the same messages.
 
@@ -15,13 +15,13 @@ import abc
 import datetime as dt
 import enum
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 
 class StoreError(Exception):
-    """The store cannot be opened or written; the message names the path and what to do."""
+    """The store cannot be opened or written; the message names the database and what to do."""
 
 
 class Unset(enum.Enum):
@@ -34,6 +34,27 @@ class Unset(enum.Enum):
 
 
 UNSET = Unset.UNSET
+
+class GuildSet(enum.StrEnum):
+    """The per-server sets of ids that `change_guild_set` adds to and removes from."""
+
+    IGNORED_CHANNELS = "ignored_channels"  # no crisis replies in these channels
+    BYPASS_ROLES = "bypass_roles"  # members with these roles get no crisis replies
+
+    @property
+    def item_field(self) -> str:
+        return "channel_id" if self is GuildSet.IGNORED_CHANNELS else "role_id"
+
+
+class Changed(enum.StrEnum):
+    """What another process changed (see `Store.watch`)."""
+
+    GUILD = "guild"  # key: the server id as a string
+    MEMBER = "member"  # key: the member's pseudonym
+    ALL = "all"  # notices may have been missed: reload everything (key "")
+
+
+ChangeListener = Callable[[Changed, str], None]
 
 REPLY_MODES = ("channel", "dm", "both")
 COOLDOWN_MIN, COOLDOWN_MAX = 1, 1440
@@ -58,6 +79,7 @@ KNOWN_OUTCOMES = frozenset({
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _KEY_RE = re.compile(r"^[A-Za-z0-9_./-]{0,64}$")
 _DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_PSEUDONYM_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,13 +179,75 @@ def validate_settings_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
                 raise ValueError(f"cooldown_minutes: must be a whole number of minutes from "
                                  f"{COOLDOWN_MIN} to {COOLDOWN_MAX}")
             out[field] = value
-        elif field in ("ignored_channels", "bypass_roles"):
-            raise ValueError(f"{field}: change it with add_/remove_ methods, not "
+        elif field in GuildSet.__members__.values():
+            raise ValueError(f"{field}: change it with change_guild_set, not "
                              "update_guild_settings")
         else:
             raise ValueError(f"{field}: not a server setting; allowed fields are "
                              f"{', '.join(SETTINGS_FIELDS)}")
     return out
+
+
+def check_id(field: str, value: object) -> int:
+    """A Discord id (positive integer below 2**63); ValueError naming `field` otherwise."""
+    out = _snowflake(field, value)
+    if out is None:
+        raise ValueError(f"{field}: must be a Discord id (a positive integer)")
+    return out
+
+
+def check_guild_set(which: object) -> GuildSet:
+    """One of the GuildSet names; ValueError listing them otherwise."""
+    try:
+        return GuildSet(which)
+    except ValueError:
+        raise ValueError(f"which: must be one of {', '.join(GuildSet)}") from None
+
+
+def check_pseudonym(value: object) -> str:
+    """A pseudonym from Pseudonymizer; catches a raw user id (or its string) passed by mistake."""
+    if isinstance(value, str) and _PSEUDONYM_RE.match(value):
+        return value
+    raise ValueError("pseudonym: must be a pseudonym from Pseudonymizer (64 lower-case hex "
+                     "characters), never a user id")
+
+
+def validate_prefs_changes(crisis_replies: bool | None,
+                           dm_country: str | Unset | None) -> dict[str, Any]:
+    """Check `set_member_prefs` arguments; returns only the fields to change."""
+    values: dict[str, Any] = {}
+    if crisis_replies is not None:
+        if not isinstance(crisis_replies, bool):
+            raise ValueError("crisis_replies: must be True, False or None (unchanged)")
+        values["crisis_replies"] = crisis_replies
+    if dm_country is not UNSET:
+        values["dm_country"] = normalize_region(dm_country, "dm_country")
+    return values
+
+
+def guild_settings_from(guild_id: int, row: Any, channels: Iterable[int] = (),
+                        roles: Iterable[int] = ()) -> GuildSettings:
+    """GuildSettings from a stored row (region, crisis_replies, reply_mode, alert_channel_id,
+    alert_role_id, cooldown_minutes) or None, plus the server's id sets."""
+    s = GuildSettings(guild_id)
+    if row is not None:
+        region, replies, mode, alert_ch, alert_role, cooldown = row
+        s = GuildSettings(guild_id, region, bool(replies), mode, alert_ch, alert_role, cooldown)
+    return replace(s, ignored_channels=frozenset(channels), bypass_roles=frozenset(roles))
+
+
+def assemble_guild_settings(rows: Iterable[Any], chans: Iterable[Any],
+              roles: Iterable[Any]) -> dict[int, GuildSettings]:
+    """All servers' settings from (guild_id, *settings) rows and (guild_id, id) pairs."""
+    ch: dict[int, list[int]] = {}
+    ro: dict[int, list[int]] = {}
+    for g, c in chans:
+        ch.setdefault(g, []).append(c)
+    for g, r in roles:
+        ro.setdefault(g, []).append(r)
+    settings = {r[0]: tuple(r[1:]) for r in rows}
+    return {g: guild_settings_from(g, settings.get(g), ch.get(g, ()), ro.get(g, ()))
+            for g in settings.keys() | ch.keys() | ro.keys()}
 
 
 def check_usage_name(field: str, value: object) -> str:
@@ -209,7 +293,7 @@ class Store(abc.ABC):
     # --- server settings -------------------------------------------------------------
     @abc.abstractmethod
     async def all_guild_settings(self) -> dict[int, GuildSettings]:
-        """Every server with stored settings (load once at start-up into a SettingsCache)."""
+        """Every server with stored settings (loaded once at start-up into the cache)."""
 
     @abc.abstractmethod
     async def get_guild_settings(self, guild_id: int) -> GuildSettings:
@@ -220,26 +304,19 @@ class Store(abc.ABC):
         """Change some settings (see SETTINGS_FIELDS) and return the result."""
 
     @abc.abstractmethod
-    async def add_ignored_channel(self, guild_id: int, channel_id: int) -> GuildSettings:
-        """Stop crisis replies in a channel."""
-
-    @abc.abstractmethod
-    async def remove_ignored_channel(self, guild_id: int, channel_id: int) -> GuildSettings:
-        """Resume crisis replies in a channel."""
-
-    @abc.abstractmethod
-    async def add_bypass_role(self, guild_id: int, role_id: int) -> GuildSettings:
-        """Members with this role get no crisis replies."""
-
-    @abc.abstractmethod
-    async def remove_bypass_role(self, guild_id: int, role_id: int) -> GuildSettings:
-        """Undo add_bypass_role."""
+    async def change_guild_set(self, guild_id: int, which: GuildSet, item_id: int,
+                               add: bool) -> GuildSettings:
+        """Add an id to (or remove it from) one of a server's GuildSet sets."""
 
     @abc.abstractmethod
     async def purge_guild(self, guild_id: int) -> None:
         """Delete a server's settings, ignored channels, bypass roles and usage counts."""
 
     # --- member preferences ------------------------------------------------------------
+    @abc.abstractmethod
+    async def all_member_prefs(self) -> list[MemberPrefs]:
+        """Every member with stored preferences (members on the defaults are not stored)."""
+
     @abc.abstractmethod
     async def get_member_prefs(self, pseudonym: str) -> MemberPrefs:
         """A member's preferences; defaults when nothing is stored."""
@@ -248,24 +325,13 @@ class Store(abc.ABC):
     async def set_member_prefs(self, pseudonym: str, *, crisis_replies: bool | None = None,
                                dm_country: str | Unset | None = UNSET) -> MemberPrefs:
         """Change a member's preferences; None/UNSET leave a field as it is
-        (dm_country=None clears the country)."""
-
-    @abc.abstractmethod
-    async def delete_member_prefs(self, pseudonym: str) -> None:
-        """Forget a member's preferences entirely."""
-
-    @abc.abstractmethod
-    async def opted_out_pseudonyms(self) -> set[str]:
-        """Pseudonyms of members who turned crisis replies off."""
-
-    @abc.abstractmethod
-    async def dm_countries(self) -> dict[str, str]:
-        """Pseudonym -> country code, for members who chose a country for DMs."""
+        (dm_country=None clears the country). A member back on the defaults is deleted."""
 
     # --- usage counts ------------------------------------------------------------------
     @abc.abstractmethod
     async def add_usage(self, rows: Iterable[UsageCount]) -> None:
-        """Add counts to the per-day totals (upsert). `rows` may be a lazy iterable."""
+        """Add counts to the per-day totals (upsert; concurrent writers add, never
+        overwrite). `rows` may be a lazy iterable."""
 
     @abc.abstractmethod
     async def usage_summary(self, guild_id: int | None, since_day: dt.date) -> list[UsageRow]:
@@ -275,11 +341,16 @@ class Store(abc.ABC):
     async def delete_usage_before(self, day: dt.date) -> int:
         """Delete counts for days before `day`; returns the number of rows removed."""
 
-    # --- lifecycle ---------------------------------------------------------------------
+    # --- several processes -------------------------------------------------------------
     @abc.abstractmethod
-    async def schema_version(self) -> int:
-        """The schema version of the open database."""
+    async def watch(self, on_change: ChangeListener) -> None:
+        """Call `on_change` when another process changes settings or preferences.
 
+        Called once, after start-up loading. A store that only one process uses (SQLite)
+        has nothing to report.
+        """
+
+    # --- lifecycle ---------------------------------------------------------------------
     @abc.abstractmethod
     async def close(self) -> None:
         """Close the database; the store cannot be used afterwards."""

@@ -35,3 +35,28 @@ def test_non_discord_records_pass_unchanged():
     finally:
         logging.getLogger().handlers.clear()
     assert "reply failed: HTTP 403" in stream.getvalue()
+
+
+TOKEN = "aW50ZXJhY3Rpb246MTIzNDU2Nzg5OmZha2UtcGxhbnRlZC10b2tlbg"
+
+
+def test_interaction_and_webhook_tokens_in_urls_are_redacted():
+    """discord.py logs request URLs at DEBUG; interaction tokens in them never reach the log."""
+    stream = io.StringIO()
+    setup_logging("DEBUG", stream)
+    base = "https://discord.com/api/v10"
+    try:
+        logging.getLogger("discord.http").debug(
+            "%s %s with %s has returned %s", "POST",
+            f"{base}/interactions/123456789/{TOKEN}/callback?with_response=1", None, 200)
+        logging.getLogger("discord.webhook.async_").debug(
+            "Webhook ID %s with %s %s has returned status code %s", 42, "PATCH",
+            f"{base}/webhooks/42/{TOKEN}/messages/@original", 200)
+        logging.getLogger("discord.webhook.async_").warning(
+            f"unexpected {base}/webhooks/42/{TOKEN}")
+    finally:
+        logging.getLogger().handlers.clear()
+    out = stream.getvalue()
+    assert TOKEN not in out
+    assert "/interactions/123456789/<token>/callback" in out
+    assert out.count("/webhooks/42/<token>") == 2

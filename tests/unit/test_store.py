@@ -1,4 +1,6 @@
-"""The SQLite store: migrations, settings, member preferences, usage counts, faults."""
+"""What only the SQLite store does: its file, migrations, chunked writes and faults.
+
+What every backend does is in tests/store/test_contract.py."""
 
 from __future__ import annotations
 
@@ -8,23 +10,25 @@ import sqlite3
 
 import pytest
 
-from bot.store import (
-    GuildSettings,
-    MemberPrefs,
-    SettingsCache,
-    SqliteStore,
-    StoreError,
-    UsageCount,
-    UsageRow,
-    open_store,
-)
-from bot.store import sqlite as store_sqlite
+from bot.store import SqliteStore, StoreError, UsageCount, open_store, sqlite_path
+from bot.store.migrations import Migration
+from bot.store.migrations import sqlite as schema
 from bot.store.pseudonym import Pseudonymizer
-from bot.store.sqlite import Migration, load_migrations
 
 GUILD = 111111111111111111
 OTHER = 222222222222222222
 PSEUDO = Pseudonymizer(b"k" * 32)
+
+
+def load_migrations():
+    return schema.load_migrations("sqlite")
+
+
+def _version(db_path) -> int:
+    with sqlite3.connect(db_path) as raw:
+        version = raw.execute("PRAGMA user_version").fetchone()[0]
+    raw.close()
+    return version
 D1, D2, D3 = "2025-01-01", "2025-01-02", "2025-01-03"
 
 
@@ -50,10 +54,8 @@ async def test_migrations_apply_and_record_version(db_path):
     """A new database is created (with its directory), migrated, in WAL mode, at the latest
     version."""
     s = await SqliteStore.open(db_path)
-    try:
-        assert await s.schema_version() == len(load_migrations()) >= 1
-    finally:
-        await s.close()
+    await s.close()
+    assert _version(db_path) == len(load_migrations()) >= 1
     with sqlite3.connect(db_path) as raw:
         assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert raw.execute("PRAGMA user_version").fetchone()[0] == len(load_migrations())
@@ -65,23 +67,6 @@ async def test_busy_timeout_is_set(store):
         assert (await cur.fetchone())[0] >= 1000
 
 
-async def test_reopen_keeps_data(db_path):
-    """Settings, preferences and counts survive a restart."""
-    s = await SqliteStore.open(db_path)
-    await s.update_guild_settings(GUILD, region="GB")
-    await s.set_member_prefs(PSEUDO(1), crisis_replies=False)
-    await s.add_usage([UsageCount(D1, GUILD, "topic", "ptsd", "ok", 2)])
-    await s.close()
-    s = await SqliteStore.open(db_path)
-    try:
-        assert (await s.get_guild_settings(GUILD)).region == "GB"
-        assert await s.opted_out_pseudonyms() == {PSEUDO(1)}
-        assert await s.usage_summary(GUILD, dt.date(2025, 1, 1)) == [
-            UsageRow(dt.date(2025, 1, 1), "topic", "ptsd", "ok", 2)]
-    finally:
-        await s.close()
-
-
 async def test_later_migration_applies_in_order_and_keeps_data(db_path, monkeypatch):
     """A new numbered migration is applied on the next start and the version recorded."""
     s = await SqliteStore.open(db_path)
@@ -89,13 +74,13 @@ async def test_later_migration_applies_in_order_and_keeps_data(db_path, monkeypa
     await s.close()
     extra = Migration(len(load_migrations()) + 1, "9999_test.sql",
                       "CREATE TABLE extra_test (x INTEGER);")
-    monkeypatch.setattr(store_sqlite, "load_migrations", lambda: (*load_migrations(), extra))
+    monkeypatch.setattr(schema, "migrations", lambda: (*load_migrations(), extra))
     s = await SqliteStore.open(db_path)
     try:
-        assert await s.schema_version() == extra.version
         assert (await s.get_guild_settings(GUILD)).cooldown_minutes == 5
     finally:
         await s.close()
+    assert _version(db_path) == extra.version
 
 
 async def test_failed_migration_rolls_back_entirely(db_path, monkeypatch):
@@ -104,113 +89,13 @@ async def test_failed_migration_rolls_back_entirely(db_path, monkeypatch):
     await s.close()
     broken = Migration(len(load_migrations()) + 1, "9999_broken.sql",
                        "CREATE TABLE half_done (x INTEGER);\nTHIS IS NOT SQL;")
-    monkeypatch.setattr(store_sqlite, "load_migrations", lambda: (*load_migrations(), broken))
+    monkeypatch.setattr(schema, "migrations", lambda: (*load_migrations(), broken))
     with pytest.raises(StoreError, match=r"9999_broken\.sql failed"):
         await SqliteStore.open(db_path)
     with sqlite3.connect(db_path) as raw:
         assert raw.execute("PRAGMA user_version").fetchone()[0] == len(load_migrations())
         tables = {r[0] for r in raw.execute("SELECT name FROM sqlite_master")}
     assert "half_done" not in tables
-
-
-# --- server settings ----------------------------------------------------------------------
-
-async def test_absent_guild_gets_defaults(store):
-    """A server with nothing stored gets the documented defaults."""
-    s = await store.get_guild_settings(GUILD)
-    assert s == GuildSettings(GUILD)
-    assert (s.region, s.crisis_replies, s.reply_mode, s.cooldown_minutes) == (
-        None, True, "channel", 30)
-    assert s.alert_channel_id is None and s.alert_role_id is None
-    assert s.ignored_channels == frozenset() and s.bypass_roles == frozenset()
-
-
-async def test_settings_round_trip(store):
-    """Every field written comes back, region upper-cased; other servers are unaffected."""
-    out = await store.update_guild_settings(
-        GUILD, region="us", crisis_replies=False, reply_mode="both",
-        alert_channel_id=333, alert_role_id=444, cooldown_minutes=1440)
-    await store.add_ignored_channel(GUILD, 5)
-    await store.add_ignored_channel(GUILD, 6)
-    await store.add_bypass_role(GUILD, 7)
-    expected = GuildSettings(GUILD, "US", False, "both", 333, 444, 1440,
-                             frozenset({5, 6}), frozenset({7}))
-    assert out == GuildSettings(GUILD, "US", False, "both", 333, 444, 1440)
-    assert await store.get_guild_settings(GUILD) == expected
-    assert await store.all_guild_settings() == {GUILD: expected}
-    assert await store.get_guild_settings(OTHER) == GuildSettings(OTHER)
-
-
-async def test_partial_update_keeps_other_fields_and_none_clears(store):
-    """Updating one field leaves the rest; None clears a nullable field."""
-    await store.update_guild_settings(GUILD, region="GB", alert_channel_id=9)
-    s = await store.update_guild_settings(GUILD, alert_channel_id=None)
-    assert (s.region, s.alert_channel_id) == ("GB", None)
-
-
-async def test_remove_ignored_channel_and_bypass_role(store):
-    """Removing a channel or role takes it out of the settings."""
-    await store.add_ignored_channel(GUILD, 5)
-    await store.add_bypass_role(GUILD, 7)
-    await store.remove_ignored_channel(GUILD, 5)
-    s = await store.remove_bypass_role(GUILD, 7)
-    assert s.ignored_channels == frozenset() and s.bypass_roles == frozenset()
-
-
-async def test_guild_with_only_ignored_channels_is_listed(store):
-    """all_guild_settings includes servers whose only setting is an ignored channel."""
-    await store.add_ignored_channel(OTHER, 5)
-    assert await store.all_guild_settings() == {
-        OTHER: GuildSettings(OTHER, ignored_channels=frozenset({5}))}
-
-
-@pytest.mark.parametrize(("field", "value"), [
-    ("region", "Great Britain"), ("region", 44), ("crisis_replies", "yes"),
-    ("crisis_replies", 1), ("reply_mode", "thread"), ("alert_channel_id", -1),
-    ("alert_role_id", "123"), ("cooldown_minutes", 0), ("cooldown_minutes", 1441),
-    ("cooldown_minutes", True), ("ignored_channels", {1}), ("colour", "red"),
-])
-async def test_invalid_settings_rejected_naming_the_field(store, field, value):
-    """Invalid values raise ValueError naming the field, and nothing is written."""
-    with pytest.raises(ValueError, match=f"^{field}:"):
-        await store.update_guild_settings(GUILD, **{field: value})
-    assert await store.all_guild_settings() == {}
-
-
-async def test_error_lists_allowed_values(store):
-    """The message says what is allowed, not just what is wrong."""
-    with pytest.raises(ValueError, match="channel, dm, both"):
-        await store.update_guild_settings(GUILD, reply_mode="thread")
-    with pytest.raises(ValueError, match="1 to 1440"):
-        await store.update_guild_settings(GUILD, cooldown_minutes=0)
-
-
-# --- member preferences ---------------------------------------------------------------------
-
-async def test_member_prefs_round_trip_and_defaults(store):
-    """Preferences are stored per pseudonym; UNSET leaves dm_country, None clears it."""
-    p = PSEUDO(42)
-    assert await store.get_member_prefs(p) == MemberPrefs(p)
-    await store.set_member_prefs(p, dm_country="gb")
-    out = await store.set_member_prefs(p, crisis_replies=False)
-    assert out == MemberPrefs(p, False, "GB")
-    assert await store.get_member_prefs(p) == out
-    assert await store.opted_out_pseudonyms() == {p}
-    out = await store.set_member_prefs(p, crisis_replies=True, dm_country=None)
-    assert out == MemberPrefs(p)
-    assert await store.opted_out_pseudonyms() == set()
-
-
-async def test_member_prefs_refuse_raw_user_ids(store):
-    """Passing a user id instead of a pseudonym is refused."""
-    with pytest.raises(ValueError, match="pseudonym"):
-        await store.set_member_prefs(str(123456789012345678), crisis_replies=False)
-
-
-async def test_invalid_dm_country_rejected(store):
-    """A DM country that is not an ISO code is refused, naming the field."""
-    with pytest.raises(ValueError, match=r"^dm_country:"):
-        await store.set_member_prefs(PSEUDO(1), dm_country="United Kingdom")
 
 
 async def test_raw_user_id_never_on_disk(db_path, tmp_path):
@@ -231,44 +116,7 @@ async def test_raw_user_id_never_on_disk(db_path, tmp_path):
     assert p.encode() in blob
 
 
-async def test_delete_member_prefs(store):
-    """delete_member_prefs forgets the member."""
-    await store.set_member_prefs(PSEUDO(1), crisis_replies=False)
-    await store.delete_member_prefs(PSEUDO(1))
-    assert await store.get_member_prefs(PSEUDO(1)) == MemberPrefs(PSEUDO(1))
-    assert await store.opted_out_pseudonyms() == set()
-
-
 # --- usage counts ---------------------------------------------------------------------------
-
-async def test_usage_columns_are_exactly_the_allowed_ones(store):
-    """The usage table holds day, server, kind, key, outcome and count — nothing else."""
-    async with store._db.execute("PRAGMA table_info(usage_daily)") as cur:
-        cols = [r[1] for r in await cur.fetchall()]
-    assert cols == ["day", "guild_id", "kind", "key", "outcome", "count"]
-
-
-async def test_usage_upsert_aggregates_per_day(store):
-    """Counts for the same day and key add up; different days, keys and servers stay apart;
-    DMs (guild None) are their own bucket."""
-    await store.add_usage([
-        UsageCount(D1, GUILD, "topic", "ptsd", "ok", 2),
-        UsageCount(D1, GUILD, "topic", "", "not_found", 1),
-        UsageCount(D2, GUILD, "topic", "ptsd", "ok", 1),
-        UsageCount(D1, None, "hotline", "GB", "ok", 4),
-        UsageCount(D1, OTHER, "topic", "ptsd", "ok", 9),
-    ])
-    await store.add_usage([UsageCount(D1, GUILD, "topic", "ptsd", "ok", 3),
-                           UsageCount(D1, None, "hotline", "GB", "ok", 1)])
-    day1, day2 = dt.date(2025, 1, 1), dt.date(2025, 1, 2)
-    assert await store.usage_summary(GUILD, day1) == [
-        UsageRow(day1, "topic", "", "not_found", 1),
-        UsageRow(day1, "topic", "ptsd", "ok", 5),
-        UsageRow(day2, "topic", "ptsd", "ok", 1),
-    ]
-    assert await store.usage_summary(GUILD, day2) == [UsageRow(day2, "topic", "ptsd", "ok", 1)]
-    assert await store.usage_summary(None, day1) == [UsageRow(day1, "hotline", "GB", "ok", 5)]
-
 
 async def test_usage_accepts_a_lazy_iterable_longer_than_a_chunk(store):
     """A generator of more rows than one write chunk is written completely."""
@@ -276,48 +124,6 @@ async def test_usage_accepts_a_lazy_iterable_longer_than_a_chunk(store):
     await store.add_usage(UsageCount(D1, GUILD, "topic", f"t{i}", "ok", 1) for i in range(n))
     rows = await store.usage_summary(GUILD, dt.date(2025, 1, 1))
     assert len(rows) == n and sum(r.count for r in rows) == n
-
-
-@pytest.mark.parametrize("row", [
-    UsageCount(D1, GUILD, "topic", "how do i stop drinking", "not_found", 1),
-    UsageCount(D1, GUILD, "topic", "x" * 65, "ok", 1),
-    UsageCount(D1, GUILD, "Topic Search", "", "ok", 1),
-    UsageCount(D1, GUILD, "topic", "", "not found", 1),
-    UsageCount("2025-01-01T10:00", GUILD, "topic", "", "ok", 1),
-    UsageCount(D1, GUILD, "topic", "", "ok", -1),
-])
-async def test_usage_rejects_free_text_and_bad_rows(store, row):
-    """Free text as a key, bad names, times finer than a day and negative counts are
-    refused, and the whole batch is rolled back."""
-    good = UsageCount(D1, GUILD, "topic", "ptsd", "ok", 1)
-    with pytest.raises(ValueError, match=r"^usage "):
-        await store.add_usage([good, row])
-    assert await store.usage_summary(GUILD, dt.date(2000, 1, 1)) == []
-
-
-async def test_retention_deletes_old_rows_only(store):
-    """delete_usage_before removes days strictly before the cut-off, nothing else."""
-    await store.add_usage([UsageCount(d, GUILD, "stats", "", "ok", 1) for d in (D1, D2, D3)])
-    assert await store.delete_usage_before(dt.date(2025, 1, 2)) == 1
-    days = [r.day for r in await store.usage_summary(GUILD, dt.date(2000, 1, 1))]
-    assert days == [dt.date(2025, 1, 2), dt.date(2025, 1, 3)]
-
-
-async def test_purge_guild_deletes_server_data_and_keeps_members(store):
-    """purge_guild removes that server's settings, lists and counts; other servers and
-    member preferences stay."""
-    for g in (GUILD, OTHER):
-        await store.update_guild_settings(g, region="GB")
-        await store.add_ignored_channel(g, 5)
-        await store.add_bypass_role(g, 7)
-        await store.add_usage([UsageCount(D1, g, "topic", "ptsd", "ok", 1)])
-    await store.set_member_prefs(PSEUDO(1), crisis_replies=False)
-    await store.purge_guild(GUILD)
-    assert await store.get_guild_settings(GUILD) == GuildSettings(GUILD)
-    assert list(await store.all_guild_settings()) == [OTHER]
-    assert await store.usage_summary(GUILD, dt.date(2000, 1, 1)) == []
-    assert len(await store.usage_summary(OTHER, dt.date(2000, 1, 1))) == 1
-    assert await store.opted_out_pseudonyms() == {PSEUDO(1)}
 
 
 # --- faults -----------------------------------------------------------------------------------
@@ -454,34 +260,29 @@ async def test_open_store_creates_no_key_beside_a_refused_file(db_path):
     assert sorted(_files(db_path)) == ["bot.db"]
 
 
-# --- settings cache ---------------------------------------------------------------------------
+# --- DATABASE_URL -----------------------------------------------------------------------------
 
-async def test_settings_cache_loads_and_follows_writes(store):
-    """The cache holds what the store holds, gives defaults for unknown servers, and
-    follows put/drop/set_prefs."""
-    await store.update_guild_settings(GUILD, region="GB")
-    await store.set_member_prefs(PSEUDO(1), crisis_replies=False)
-    cache = await SettingsCache.load(store)
-    assert cache.get(GUILD).region == "GB"
-    assert cache.get(OTHER) == GuildSettings(OTHER)
-    assert cache.is_opted_out(PSEUDO(1)) and not cache.is_opted_out(PSEUDO(2))
-
-    cache.put(await store.update_guild_settings(GUILD, reply_mode="dm"))
-    assert cache.get(GUILD).reply_mode == "dm" and cache.get(GUILD).region == "GB"
-    cache.set_prefs(await store.set_member_prefs(PSEUDO(1), crisis_replies=True))
-    cache.set_prefs(await store.set_member_prefs(PSEUDO(2), crisis_replies=False))
-    assert not cache.is_opted_out(PSEUDO(1)) and cache.is_opted_out(PSEUDO(2))
-    await store.purge_guild(GUILD)
-    cache.drop(GUILD)
-    assert cache.get(GUILD) == GuildSettings(GUILD)
-    assert len(cache) == 0
+@pytest.mark.parametrize(("url", "path"), [
+    ("sqlite:///data/bot.db", "data/bot.db"),
+    ("sqlite:////var/lib/bot/bot.db", "/var/lib/bot/bot.db"),
+    ("data/bot.db", "data/bot.db"),
+])
+def test_sqlite_urls_name_relative_and_absolute_files(url, path):
+    """sqlite:///x is relative, sqlite:////x absolute, a bare path is itself."""
+    assert str(sqlite_path(url)) == path
 
 
-async def test_dm_countries_lists_only_members_who_chose_one(store):
-    """dm_countries maps pseudonyms to chosen countries and leaves out everyone else."""
-    await store.set_member_prefs(PSEUDO(1), dm_country="GB")
-    await store.set_member_prefs(PSEUDO(2), crisis_replies=False)
-    await store.set_member_prefs(PSEUDO(3), dm_country="au")
-    assert await store.dm_countries() == {PSEUDO(1): "GB", PSEUDO(3): "AU"}
-    await store.set_member_prefs(PSEUDO(1), dm_country=None)
-    assert await store.dm_countries() == {PSEUDO(3): "AU"}
+def test_sqlite_url_without_a_path_is_refused():
+    """An SQLite URL with too few slashes says how to write one."""
+    with pytest.raises(StoreError, match="sqlite:///relative/path"):
+        sqlite_path("sqlite://bot.db")
+
+
+async def test_open_store_accepts_an_sqlite_url(tmp_path, monkeypatch):
+    """open_store with sqlite:/// opens that file, and its key file sits beside it."""
+    monkeypatch.chdir(tmp_path)
+    store, pseudonyms = await open_store("sqlite:///data/x.db")
+    await store.close()
+    assert (tmp_path / "data" / "x.db").is_file()
+    assert (tmp_path / "data" / "x.db.key").is_file()
+    assert len(pseudonyms(1)) == 64

@@ -1,4 +1,4 @@
--- Schema version 1. Applied in one transaction by bot/store/sqlite.py, which then sets
+-- Schema version 1. Applied in one transaction by bot/store/migrations/sqlite, which then sets
 -- PRAGMA user_version = 1. Never edit a released migration: add 0002_*.sql instead.
 --
 -- What is stored, and nothing more: server settings, member preferences under a keyed
