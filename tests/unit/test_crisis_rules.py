@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.crisis import Detector, check_rules, load_rules
-from bot.crisis.rules import expand
+from bot.crisis.phrases import expand
 from bot.paths import bundled_content_dir
 
 BUNDLED = bundled_content_dir() / "crisis"
