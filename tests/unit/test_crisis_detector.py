@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from bot.crisis import Category, Detection, Severity, Subject, detect
@@ -210,3 +212,28 @@ def test_dotted_letters_are_detected_like_the_word(dotted: str, plain: str) -> N
     found = detect(plain)
     assert found is not None
     assert detect(dotted) == found
+
+
+@pytest.mark.parametrize("text", [
+    "i want to dié",                  # a precomposed accented letter
+    "i want to die\u0301",            # a combining accent after the last letter
+    "i want to d\u0301ie",            # and after the first
+    "I WANT TO DÏE",
+])
+def test_accents_do_not_hide_a_crisis(text: str) -> None:
+    """An accent on a letter, precomposed or combining, is found like the plain word."""
+    assert detect(text) == detect("i want to die")
+
+
+def test_random_zalgo_does_not_hide_a_crisis() -> None:
+    """Up to three random combining marks after every letter (zalgo), 200 times over."""
+    rng = random.Random(16)
+    marks = [chr(cp) for cp in [*range(0x300, 0x370), *range(0x1DC0, 0x1E00),
+                                *range(0x20D0, 0x20F1)]]
+    plain = "i want to kill myself"
+    expected = detect(plain)
+    missed = 0
+    for _ in range(200):
+        zalgo = "".join(ch + "".join(rng.choices(marks, k=rng.randint(0, 3))) for ch in plain)
+        missed += detect(zalgo) != expected
+    assert missed == 0

@@ -22,6 +22,12 @@ from bot.crisis.normalize.leet import symbol_leet
 from bot.crisis.normalize.spelling import join_dotted
 
 _QUOTES = "'‘’‛′´ʼ"
+_DECOMPOSED_QUOTES = [q for q in _QUOTES if unicodedata.normalize("NFKD", q) != q]
+
+
+# Everything above ASCII that is assigned, as far as the tables go (above U+30000 only tags
+# and variation selectors matter: the rest is unassigned or private use).
+_RANGES = (range(0x80, 0x30000), range(0xE0000, 0xE1000))
 
 
 def build_unicode_table() -> dict[int, str | None]:
@@ -29,8 +35,7 @@ def build_unicode_table() -> dict[int, str | None]:
     map homoglyphs and Unicode punctuation, and put spaces around symbols (emoji) so that
     "💊💊" becomes two words."""
     table: dict[int, str | None] = dict(ASCII_TABLE)
-    ranges = [range(0x80, 0x30000), range(0xE0000, 0xE1000)]
-    for rng in ranges:
+    for rng in _RANGES:
         for cp in rng:
             ch = chr(cp)
             cat = unicodedata.category(ch)
@@ -76,50 +81,35 @@ def unicode_table() -> list[int | str | None]:
 
 
 TAGS_START, TAGS_END = 0xE0000, 0xE1000
-_YPOGEGRAMMENI, _IOTA = "\u0345", "\u03b9"  # casefold("\u0345") == "\u03b9"
-_ASCII_LOWER = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz")
 _TAGS_RE = re.compile("[\U000E0000-\U000E0FFF]+")
 _TAGS_UTF8 = "\U000E0000".encode()[:2]  # the first two bytes of every tag character
-
-# Blocks of 64 code points made (almost) only of combining marks, the ones zalgo text is
-# made of: each block is the characters whose UTF-8 starts with one prefix.
-_MARK_BLOCKS = (0x0300, 0x0340, 0x1DC0, 0x20C0)
+_MARKS = ("Mn", "Me")  # nonspacing and enclosing combining marks (accents, zalgo)
 
 
 @functools.cache
-def _mark_prefixes() -> list[tuple[bytes, re.Pattern[bytes] | None]]:
-    """Per block of _MARK_BLOCKS: its UTF-8 prefix, and a pattern for the characters of the
-    block that the Unicode table keeps (None if it drops them all)."""
-    table = unicode_table()
-    prefixes = []
-    for start in _MARK_BLOCKS:
-        prefix = chr(start).encode()[:-1]
-        # The last bytes of the kept characters, as one character class after the prefix.
-        kept = b"".join(re.escape(chr(cp).encode()[-1:]) for cp in range(start, start + 64)
-                        if table[cp] is not None)
-        prefixes.append((prefix, re.compile(re.escape(prefix) + b"[" + kept + b"]")
-                         if kept else None))
-    return prefixes
+def _marks_re() -> re.Pattern[str]:
+    """Runs of combining marks below U+10000: one regex pass drops them all. (With a
+    character above U+FFFF in the class, the regex engine would test every other character
+    against each of those ranges in turn; marks up there are left to the Unicode table.)"""
+    marks = [cp for cp in range(0x80, 0x10000) if unicodedata.category(chr(cp)) in _MARKS]
+    spans: list[list[int]] = []
+    for cp in marks:
+        if spans and spans[-1][1] == cp - 1:
+            spans[-1][1] = cp
+        else:
+            spans.append([cp, cp])
+    return re.compile("[" + "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}"
+                                    for a, b in spans) + "]+")
 
 
-def _drop_mark_blocks(utf8: bytes) -> str | None:
-    """The text (as UTF-8) without the characters of _MARK_BLOCKS, or None when there are
-    none to drop. A block counts only when the Unicode table drops all of its characters
-    that the text holds, so the result translates exactly like the text. Deleting the
-    prefix bytes is a C-level pass; what is left of each character is invalid UTF-8, which
-    the decoder drops (as it does lone surrogates, which the table drops too)."""
-    # (An int is looked for with memchr, much faster than a two-byte needle.)
-    drop = [prefix for prefix, kept_re in _mark_prefixes()
-            if prefix[0] in utf8 and prefix in utf8 and (
-                kept_re is None or kept_re.search(utf8) is None)]
-    if not drop:
-        return None
-    # One-byte prefixes all in one pass; the others (rare) one by one.
-    utf8 = utf8.translate(None, b"".join(p for p in drop if len(p) == 1))
-    for prefix in drop:
-        if len(prefix) > 1:
-            utf8 = utf8.replace(prefix, b"")
-    return utf8.decode("utf-8", "ignore")
+def strip_marks(text: str) -> str:
+    """`text`, decomposed (NFKD), without its combining marks (below U+10000): "dié" and
+    "die" + U+0301 both become "die", and zalgo text its letters."""
+    for quote in _DECOMPOSED_QUOTES:
+        # "I´m": an apostrophe to drop, not a space and an accent.
+        if quote in text:
+            text = text.replace(quote, "")
+    return _marks_re().sub("", unicodedata.normalize("NFKD", text))
 
 
 # Invisible characters used to split words ("k\u200bill"). Removing them first often leaves
@@ -135,57 +125,13 @@ _MAX_REST = 1024
 _MAX_DISTINCT = 32
 
 
-@functools.cache
-def _folds_kept() -> tuple[re.Pattern[str], dict[str, str]]:
-    """The letters whose case folding is several characters that NFKC composes back into
-    the letter (see `_fold_kept`), as a pattern and a map to their folding."""
-    kept = {}
-    for cp in range(0x80, 0x10000):  # (multi-character foldings are all below U+FB20)
-        ch = chr(cp)
-        fold = ch.casefold()
-        if (len(fold) > 1 and unicodedata.normalize("NFKC", ch) == ch
-                and unicodedata.normalize("NFD", fold) == unicodedata.normalize("NFD", ch)):
-            kept[ch] = fold
-    return re.compile("[" + "".join(kept) + "]"), kept
-
-
-def _fold_kept(text: str, folded: str) -> str | None:
-    """NFKC(folded), where folded = text.casefold() and text is NFKC, without a second NFKC
-    pass when case folding changed only characters that NFKC gives back; else None.
-
-    Zalgo text is thousands of marks, and a second pass over them is slow. Their case
-    folding usually changes only U+0345 (a mark, folded to a plain iota) and letters such as
-    U+1E99 (y with a ring, folded to "y" and the ring): letters whose folding is their own
-    canonical decomposition, which NFKC composes again. Left over after NFKC, U+0345 is the
-    last mark of its sequence (it has the highest combining class); an iota there composes
-    with nothing, so NFKC leaves it (checked for every character when this was written)."""
-    kept_re, kept = _folds_kept()
-    if _YPOGEGRAMMENI in text:
-        text = text.replace(_YPOGEGRAMMENI, _IOTA)
-    expected = text
-    if len(folded) != len(text):  # (those letters fold to several characters)
-        for ch in set(kept_re.findall(text)):
-            expected = expected.replace(ch, kept[ch])
-    return text if expected == folded else None
-
-
 def unicode_step(text: str) -> str:
-    """The non-ASCII part of `_slow`: NFKC, case folding, symbol leetspeak, the Unicode table
-    (homoglyphs included), then NFKC again."""
-    # ASCII capitals are folded first: case folding turns them into the same letters after
-    # the first NFKC anyway, and this way that NFKC already composes the lower-case letters
-    # with their marks, which usually spares the second NFKC (see _fold_kept). The result
-    # is the same (checked, when this was written, for every ASCII letter followed by any
-    # two marks of U+0300-U+036F, U+1DC0-U+1DFF and U+20D0-U+20F0). As bytes: translating
-    # a non-ASCII str is slow.
-    ascii_part = text.encode("ascii", "ignore")
-    if ascii_part != ascii_part.lower():
-        text = text.encode("utf-8", "surrogatepass").translate(_ASCII_LOWER).decode(
-            "utf-8", "surrogatepass")
-    text = unicodedata.normalize("NFKC", text)
-    folded = text.casefold()
-    if folded != text:
-        text = _fold_kept(text, folded) or unicodedata.normalize("NFKC", folded)
+    """The non-ASCII part of `_slow`: NFKD without combining marks, case folding, symbol
+    leetspeak, the Unicode table (homoglyphs included), then NFKC."""
+    # Marks go before case folding, which would turn U+0345 (a mark) into a letter. Case
+    # folding brings no mark back and keeps the text NFKD (a unit test checks this for
+    # every character).
+    text = strip_marks(text).casefold()
     text = join_dotted(symbol_leet(text))
     if text.isascii():
         # Only ASCII left: the byte table does the same as the Unicode table (up to runs
@@ -195,13 +141,6 @@ def unicode_step(text: str) -> str:
     utf8 = text.encode("utf-8", "surrogatepass")
     # The non-ASCII characters of the text (UTF-8 keeps ASCII bytes apart).
     rest = utf8.translate(None, _ALL_ASCII)
-    if len(rest) > _MAX_REST:
-        # Zalgo: translating thousands of combining marks one by one is the slow part.
-        marked = _drop_mark_blocks(utf8)
-        if marked is not None:
-            text = marked
-            utf8 = text.encode("utf-8")
-            rest = utf8.translate(None, _ALL_ASCII)
     chars = set(rest.decode("utf-8", "surrogatepass")) if len(rest) <= _MAX_REST else ()
     if 0 < len(chars) <= _MAX_DISTINCT:
         # ASCII punctuation as bytes, then each distinct non-ASCII character once. No
