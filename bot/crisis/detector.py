@@ -49,6 +49,11 @@ class Detection:
     subject: Subject
     rule: str
 
+    @property
+    def rank(self) -> tuple[int, int, int]:
+        """Orders detections: the most serious (see the module docstring) is the largest."""
+        return (_SEVERITY[self.severity], _CATEGORY[self.category], _SUBJECT[self.subject])
+
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
