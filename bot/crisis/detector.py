@@ -89,7 +89,7 @@ class Detector:
         self._contexts = ruleset.contexts
         keys: dict[str, tuple[int, ...]] = {}
         for phrase, idxs in ruleset.anchors.items():
-            keys[f" {phrase} "] = tuple(idxs)
+            keys[f" {phrase} "] = idxs
         for gate in ruleset.gates:
             keys.setdefault(f" {gate} ", (_GATE,))
         for ch in string.ascii_lowercase:

@@ -44,6 +44,7 @@ def load_rules(directory: Path) -> tuple[RuleSet, list[Problem]]:
         parsed.append((path, cf))
 
     rs = RuleSet()
+    anchors: dict[str, list[int]] = {}
     seen: dict[str, str] = {}
     for path, cf in parsed:
         for ctx in cf.contexts:
@@ -91,15 +92,19 @@ def load_rules(directory: Path) -> tuple[RuleSet, list[Problem]]:
                 # The de-doubled form matches elongated words after collapse ("killll" ->
                 # "kil"); the space-free form matches letter-spaced text joined into one word.
                 for variant in {lit, dedouble(lit)}:
-                    rs.anchors.setdefault(variant, []).append(idx)
+                    anchors.setdefault(variant, []).append(idx)
                     squashed = variant.replace(" ", "")
                     if squashed != variant and len(squashed) >= 6:
-                        rs.anchors.setdefault(squashed, []).append(idx)
+                        anchors.setdefault(squashed, []).append(idx)
                 for word in lit.split():
                     if len(word) >= 3 and word.isalpha() and word.isascii():
                         rs.gates.add(" ".join(word))
-    for lst in rs.anchors.values():
-        lst[:] = sorted(set(lst))
+    # Thousands of phrases name the same few rules: one shared tuple per set of rules keeps
+    # the rule set small in memory and quick to load from the cache.
+    shared: dict[tuple[int, ...], tuple[int, ...]] = {}
+    for phrase, idxs in anchors.items():
+        key = tuple(sorted(set(idxs)))
+        rs.anchors[phrase] = shared.setdefault(key, key)
     return rs, problems
 
 

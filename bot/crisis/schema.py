@@ -155,7 +155,7 @@ class RuleSet:
 
     rules: list[Rule] = field(default_factory=list)
     contexts: list[Context] = field(default_factory=list)
-    anchors: dict[str, list[int]] = field(default_factory=dict)
+    anchors: dict[str, tuple[int, ...]] = field(default_factory=dict)
     # Space-free forms of anchors ("killmyself") and letter-spaced anchor words
     # ("k i l l"): seeing one means the message needs the full normalisation.
     gates: set[str] = field(default_factory=set)
