@@ -51,18 +51,18 @@ def cmd_check() -> int:
 
 def cmd_scan(summary: bool) -> int:
     """Classify messages from standard input, one JSON result per line (see README)."""
-    from bot.crisis import Detector, load_rules
+    from bot.crisis.cache import default_cache_dir, load_detector
     from bot.crisis.scan import run_scan
 
     settings = _settings()
     if settings is None:
         return 1
-    rules, problems = load_rules(settings.content_dir / "crisis")
-    if any(p.severity == "error" for p in problems):
+    detector, problems = load_detector(settings.content_dir / "crisis", default_cache_dir())
+    if detector is None:
         _print_problems(problems)
         return 1
     return run_scan(sys.stdin.buffer, sys.stdout, sys.stderr, summary=summary,
-                    detector=Detector(rules))
+                    detector=detector)
 
 
 def cmd_run() -> int:

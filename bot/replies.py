@@ -15,10 +15,11 @@ from collections.abc import Iterable
 
 from bot.content.embeds import EmbedSpec
 from bot.content.hotlines import GROUP_CRISIS, Audience, Country, Line
+from bot.crisis.schema import Category, Severity, Subject
 
-CATEGORIES = ("suicide", "self_harm", "overdose")
-SEVERITIES = ("concern", "urgent")
-SUBJECTS = ("self", "other", "unknown")
+CATEGORIES = tuple(Category)
+SEVERITIES = tuple(Severity)
+SUBJECTS = (*Subject, "unknown")
 MAX_REPLY_LINES = 4
 
 BOT_NOTICE = ("I'm an automated bot, not a person or a clinician. "
@@ -28,28 +29,29 @@ MODS_NOTICE = "This server's moderators have been told, so a person can check in
 _CATEGORY_LABEL = {"suicide": "suicide", "self_harm": "self-harm", "overdose": "overdose"}
 
 
-def normalise_category(category: str) -> str:
+def normalise_category(category: str) -> Category:
     """'self-harm', 'Self Harm' -> 'self_harm'; raises ValueError for unknown categories."""
     key = category.strip().casefold().replace("-", "_").replace(" ", "_")
     key = {"selfharm": "self_harm", "od": "overdose"}.get(key, key)
     if key not in CATEGORIES:
-        raise ValueError(f"unknown crisis category {category!r}; expected one of {CATEGORIES}")
-    return key
+        raise ValueError(f"unknown crisis category {category!r}; "
+                         f"expected one of {', '.join(CATEGORIES)}")
+    return Category(key)
 
 
-def _severity(severity: str) -> str:
+def _severity(severity: str) -> Severity:
     # Anything unrecognised is treated as urgent: the emergency number first costs little.
     key = severity.strip().casefold()
-    return key if key in SEVERITIES else "urgent"
+    return Severity(key) if key in SEVERITIES else Severity.URGENT
 
 
-def _subject(subject: str, category: str) -> str:
+def _subject(subject: str, category: str) -> Subject:
     key = subject.strip().casefold()
     if key in ("self", "other"):
-        return key
+        return Subject(key)
     # Overdose posts are usually from a bystander, and the bystander steps are the safe
     # default; for suicide and self-harm a first-person reply is the safer default.
-    return "other" if category == "overdose" else "self"
+    return Subject.OTHER if category == Category.OVERDOSE else Subject.SELF
 
 
 def emergency_words(country: Country) -> tuple[str, str]:

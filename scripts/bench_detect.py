@@ -7,29 +7,40 @@ Prints plain figures:
   letters, invisible characters, letter spacing, elongation, ...): the 99th percentile of
   one call (median over several rounds) and the slowest call seen,
 - detect's cost as a percentage of discord.py parsing one MESSAGE_CREATE event
-  (json.loads of the raw gateway payload + ConnectionState.parse_message_create).
+  (json.loads of the raw gateway payload + ConnectionState.parse_message_create),
+- `scan` (in-process, rules) over 10,000 short JSON lines against a bare JSON read/write
+  loop over the same lines (one run each; target within 3x),
+- `python -m bot scan` start-up: seconds from launch to the first answer (wall and CPU),
+  with an empty compiled-rules cache and then with a warm one (a temporary cache folder).
 
 Shared machines are noisy: every figure is a median of --runs runs, and the adversarial
 rounds are interleaved so that a slow moment hits all inputs alike. The max is reported
 as seen (a single scheduler hiccup shows there, not in the p99).
 
-Usage: python scripts/bench_detect.py [--seconds 0.5] [--runs 5] [--calls 200]
+Usage: python scripts/bench_detect.py [--seconds 0.5] [--runs 5] [--calls 200] [--no-startup]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
+import os
 import random
+import resource
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-from bot.crisis import default_detector
+from bot.crisis import default_detector  # noqa: E402
+from bot.crisis.scan import run_scan  # noqa: E402
 
 SHORT = [
     "lol that raid was insane, gg everyone",
@@ -196,11 +207,61 @@ async def _discord_parse_us(seconds: float) -> float | None:
     return per * 1e6
 
 
+def _scan_vs_bare_json(lines: int) -> tuple[float, float]:
+    """Seconds for run_scan over `lines` short JSON lines, and for a loop that only reads
+    and writes the same JSON (one run each, in-process, same in-memory streams)."""
+    data = b"".join(json.dumps({"text": SHORT_WITH_CRISIS[i % len(SHORT_WITH_CRISIS)]}).encode()
+                    + b"\n" for i in range(lines))
+    det = default_detector()
+    start = time.perf_counter()
+    run_scan(io.BytesIO(data), io.StringIO(), io.StringIO(), detector=det)
+    scan = time.perf_counter() - start
+    start = time.perf_counter()
+    out = io.StringIO()
+    for line in io.BytesIO(data):
+        obj = json.loads(line)
+        out.write(json.dumps({"crisis": False, "text_length": len(obj["text"])}) + "\n")
+    bare = time.perf_counter() - start
+    return scan, bare
+
+
+def _first_answer(env: dict[str, str]) -> tuple[float, float]:
+    """Launch `python -m bot scan`, send one line, wait for its answer: (wall, CPU) s."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "scan"], cwd=ROOT, env=env,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    proc.stdin.write(b"i want to die\n")
+    proc.stdin.flush()
+    answer = proc.stdout.readline()
+    wall = time.perf_counter() - start
+    proc.stdin.close()
+    proc.wait()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if b'"crisis": true' not in answer:
+        raise RuntimeError("scan gave an unexpected first answer")
+    return wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+
+
+def _startup(runs: int) -> None:
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "XDG_CACHE_HOME": cache}
+        wall, cpu = _first_answer(env)
+        print(f"scan start-up to first answer, empty rules cache: {wall:.2f} s wall, "
+              f"{cpu:.2f} s CPU (compiles and saves the rules)")
+        warm = [_first_answer(env) for _ in range(runs)]
+        print(f"scan start-up to first answer, warm rules cache: "
+              f"{statistics.median(w for w, _ in warm):.2f} s wall, "
+              f"{statistics.median(c for _, c in warm):.2f} s CPU (median of {runs} runs)")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=0.5, help="time per throughput run")
     ap.add_argument("--runs", type=int, default=5, help="runs (rounds) per figure")
     ap.add_argument("--calls", type=int, default=200, help="calls per adversarial round")
+    ap.add_argument("--no-startup", action="store_true",
+                    help="skip the `python -m bot scan` start-up runs")
     args = ap.parse_args()
     det = default_detector()
     detect = det.detect
@@ -244,6 +305,12 @@ def main() -> int:
               f"(median of {args.runs} runs)")
         print(f"detect on a short message: {detect_us:.2f} us = "
               f"{100 * detect_us / parse_us:.1f}% of discord.py's parse cost (target < 10%)")
+
+    scan, bare = _scan_vs_bare_json(10_000)
+    print(f"scan of 10,000 short JSON lines (rules, in-process): {scan:.3f} s; bare JSON "
+          f"read/write loop: {bare:.3f} s; ratio {scan / bare:.2f}x (one run; target <= 3x)")
+    if not args.no_startup:
+        _startup(args.runs)
     return 0
 
 

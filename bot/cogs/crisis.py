@@ -23,6 +23,7 @@ from bot.cogs.hotline import button_view, resolve_country
 from bot.crisis.gate import SEVERITY_RANK, ReplyGate
 from bot.crisis.hybrid import Decider, ModelState
 from bot.interactions import NOT_SAVED_YET, answer_when_done
+from bot.crisis.schema import Severity
 from bot.replies import burst_alert, crisis_reply, moderator_alert
 from bot.ui import CRISIS, to_embed
 
@@ -123,7 +124,7 @@ class Crisis(commands.Cog):
         self._remember(message.id, detection.severity)
         await self._deliver(message, detection, settings)
 
-    def _remember(self, message_id: int, severity: str) -> None:
+    def _remember(self, message_id: int, severity: Severity) -> None:
         self._answered[message_id] = severity
         self._answered.move_to_end(message_id)
         while len(self._answered) > ANSWERED_LIMIT:

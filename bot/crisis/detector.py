@@ -17,6 +17,7 @@ from pathlib import Path
 
 import ahocorasick
 
+from bot.crisis.loading import load_rules
 from bot.crisis.normalize import (
     BREAK,
     SOFT_BREAK,
@@ -25,16 +26,16 @@ from bot.crisis.normalize import (
     normalize_once,
     quick,
 )
-from bot.crisis.rules import Rule, RuleSet, load_rules
+from bot.crisis.schema import Category, Rule, RuleSet, Scope, Severity, Subject
 from bot.paths import bundled_content_dir
 from bot.problems import ContentError
 
 # Adversarial input (thousands of trigger fragments) must stay fast: only this many
 # anchor hits are examined per message. Real messages have a handful.
 MAX_HITS = 16
-_SEVERITY = {"urgent": 1, "concern": 0}
-_CATEGORY = {"overdose": 2, "suicide": 1, "self_harm": 0}
-_SUBJECT = {"self": 1, "other": 0}
+_SEVERITY = {Severity.URGENT: 1, Severity.CONCERN: 0}
+_CATEGORY = {Category.OVERDOSE: 2, Category.SUICIDE: 1, Category.SELF_HARM: 0}
+_SUBJECT = {Subject.SELF: 1, Subject.OTHER: 0}
 _TOP = (1, 2, 1)
 _GATE = -1
 
@@ -43,10 +44,15 @@ _GATE = -1
 class Detection:
     """A crisis found in a message. `rule` is the id of the rule that fired."""
 
-    category: str  # "suicide" | "self_harm" | "overdose"
-    severity: str  # "urgent" | "concern"
-    subject: str  # "self" | "other"
+    category: Category
+    severity: Severity
+    subject: Subject
     rule: str
+
+    @property
+    def rank(self) -> tuple[int, int, int]:
+        """Orders detections: the most serious (see the module docstring) is the largest."""
+        return (_SEVERITY[self.severity], _CATEGORY[self.category], _SUBJECT[self.subject])
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +89,7 @@ class Detector:
         self._contexts = ruleset.contexts
         keys: dict[str, tuple[int, ...]] = {}
         for phrase, idxs in ruleset.anchors.items():
-            keys[f" {phrase} "] = tuple(idxs)
+            keys[f" {phrase} "] = idxs
         for gate in ruleset.gates:
             keys.setdefault(f" {gate} ", (_GATE,))
         for ch in string.ascii_lowercase:
@@ -96,7 +102,7 @@ class Detector:
         self._auto = auto
         self._whole_auto = self._whole_automaton()
         self._win_auto, self._ctx_sets, self._near_sets = self._window_automaton()
-        windows = [c.window for c in self._contexts if c.scope != "message"]
+        windows = [c.window for c in self._contexts if c.scope != Scope.MESSAGE]
         self._reach_before = max([*windows, *(r.spec.near_before for r in self._rules)],
                                  default=0)
         self._reach_after = max([*windows, *(r.spec.near_after for r in self._rules)],
@@ -107,7 +113,7 @@ class Detector:
         `unless` phrases (kind 1) of message-scope contexts, and rules' `requires` (kind 2)."""
         whole: dict[str, list[tuple[int, int]]] = {}
         for ci, ctx in enumerate(self._contexts):
-            if ctx.scope == "message":
+            if ctx.scope == Scope.MESSAGE:
                 for kind, phrases in ((0, ctx.phrases), (1, ctx.unless)):
                     for phrase in phrases:
                         whole.setdefault(f" {' '.join(phrase)} ", []).append((kind, ci))
@@ -317,7 +323,7 @@ class Detector:
         found_b, found_a = before[2], after[2]
         for ci in rule.contexts:
             ctx = self._contexts[ci]
-            if ctx.scope == "message":
+            if ctx.scope == Scope.MESSAGE:
                 if ci in whole[0]:
                     return ctx.id
                 continue
@@ -326,9 +332,9 @@ class Detector:
                 continue
             # The anchor itself is left out: its own words are not context for it.
             window = ctx.window
-            if ctx.scope == "before":
+            if ctx.scope == Scope.BEFORE:
                 reach_b, reach_a = min(window, before[0]), 0
-            elif ctx.scope == "after":
+            elif ctx.scope == Scope.AFTER:
                 reach_b, reach_a = 0, min(window, after[0])
             else:
                 reach_b, reach_a = min(window, before[1]), min(window, after[1])

@@ -11,13 +11,15 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
-SEVERITY_RANK = {"concern": 0, "urgent": 1}
+from bot.crisis.schema import Severity
+
+SEVERITY_RANK = {Severity.CONCERN: 0, Severity.URGENT: 1}
 
 
 @dataclass(slots=True)
 class _Last:
     at: float
-    severity: str
+    severity: Severity
     escalated: bool = False
 
 
@@ -51,7 +53,8 @@ class ReplyGate:
         self._alerts: _Bounded = _Bounded(max_entries // 10 or 1)
         self._bursts: _Bounded = _Bounded(max_entries // 10 or 1)
 
-    def member_allows(self, key: Hashable, severity: str, cooldown_seconds: float) -> bool:
+    def member_allows(self, key: Hashable, severity: Severity,
+                      cooldown_seconds: float) -> bool:
         """One reply per member per window; a move from concern to urgent gets one more."""
         now = self.clock()
         last = self._members.get(key)

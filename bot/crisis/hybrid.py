@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bot.crisis.detector import Detection, Detector
 from bot.crisis.encoder import EncoderError
 from bot.crisis.model import CrisisModel, Score
+from bot.crisis.schema import Severity
 from bot.problems import Problem, pydantic_problems
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ class Policy(BaseModel):
 
     add_threshold: Annotated[float, Field(ge=0.0, le=1.0)] = 0.9
     veto_threshold: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
-    veto_severities: frozenset[Literal["concern", "urgent"]] = frozenset()
+    veto_severities: frozenset[Severity] = frozenset()
     rule_wait_seconds: Annotated[float, Field(gt=0.0, le=60.0)] = 0.5
     model_wait_seconds: Annotated[float, Field(gt=0.0, le=60.0)] = 5.0
     queue_size: Annotated[int, Field(ge=1, le=100_000)] = 512

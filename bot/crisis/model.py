@@ -13,17 +13,20 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
 from bot.crisis.encoder import Encoder, EncoderError, load_adapter
+from bot.crisis.schema import Category, Severity, Subject
 from bot.paths import bundled_content_dir
 
-CATEGORIES = ("suicide", "self_harm", "overdose")
-SEVERITIES = ("concern", "urgent")
-SUBJECTS = ("other", "self")
+# Head outputs, in the order the shipped head was trained with.
+CATEGORIES = (Category.SUICIDE, Category.SELF_HARM, Category.OVERDOSE)
+SEVERITIES = (Severity.CONCERN, Severity.URGENT)
+SUBJECTS = (Subject.OTHER, Subject.SELF)
 HEAD_OUT = 1 + len(CATEGORIES) + len(SEVERITIES) + len(SUBJECTS)
 # Discord messages are at most 4,000 characters (about 1,000 word pieces): eight windows of
 # 128 with a quarter overlap cover them; anything longer is scored on its first eight.
@@ -46,7 +49,7 @@ def default_adapter_path() -> Path:
 
 def targets_of(ex: _Labelled) -> tuple[int, int, int, int]:
     """Training targets: crisis 0/1, then class indices (-1 where unknown or not a crisis)."""
-    def idx(value: str | None, names: tuple[str, ...]) -> int:
+    def idx(value: str | None, names: tuple[StrEnum, ...]) -> int:
         return names.index(value) if ex.crisis and value in names else -1
 
     return (int(ex.crisis), idx(ex.category, CATEGORIES), idx(ex.severity, SEVERITIES),
@@ -58,9 +61,9 @@ class Score:
     """What the model says of one message."""
 
     probability: float
-    category: str
-    severity: str
-    subject: str
+    category: Category
+    severity: Severity
+    subject: Subject
     windows: int
 
 

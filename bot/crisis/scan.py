@@ -3,18 +3,30 @@
 Input: bytes, one message per line; either a JSON object with a string "text" field or
 plain text (a line starting with "{" must be such a JSON object). Output: one JSON object
 per input line, in order. Message text is never written anywhere, errors included.
+
+Input is read in batches of whatever has arrived (one read of up to 64 KiB), and the
+answers to a batch are written and flushed together: a file streams through at full
+speed, and a line typed or piped in slowly is answered as soon as it is complete.
+Lines longer than the detector's limit are scanned in overlapping windows.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterator
 from typing import BinaryIO, TextIO
 
-from bot.crisis.detector import Detector, default_detector
+from bot.crisis.detector import Detection, Detector, default_detector
+from bot.crisis.normalize import MAX_CHARS
 
 _NO_CRISIS = json.dumps({"crisis": False, "category": None, "severity": None,
                          "subject": None, "rule": None})
+_CHUNK = 1 << 16
+# Consecutive windows of a long line share this many characters, so that a phrase with
+# the words around it (contexts look a few dozen words away at most) is whole in one.
+OVERLAP = 1000
+_SPACES = " \n\t\r"
 
 
 def _text_of(line: bytes) -> tuple[str | None, str | None]:
@@ -41,29 +53,81 @@ def _text_of(line: bytes) -> tuple[str | None, str | None]:
     return obj["text"], None
 
 
+def windows(text: str, size: int = MAX_CHARS, overlap: int = OVERLAP) -> Iterator[str]:
+    """`text` in pieces of at most `size` characters, each sharing `overlap` characters with
+    the next. Pieces start and end at white space where there is some nearby, so that no
+    word is cut into a shorter one ("skill" into "kill")."""
+    start = 0
+    while len(text) - start > size:
+        end = start + size
+        low = end - overlap // 2
+        cut = max(text.rfind(ch, low, end) for ch in _SPACES)
+        if cut <= low:
+            cut = end
+        yield text[start:cut]
+        nxt = cut - overlap
+        space = min((i for i in (text.find(ch, nxt, cut) for ch in _SPACES) if i >= 0),
+                    default=-1)
+        start = space + 1 if space >= 0 else nxt
+    yield text[start:]
+
+
+def detect_long(det: Detector, text: str) -> Detection | None:
+    """The most serious detection in any window of `text` (one call for a short text)."""
+    if len(text) <= MAX_CHARS:
+        return det.detect(text)
+    best: Detection | None = None
+    for piece in windows(text):
+        found = det.detect(piece)
+        if found is not None and (best is None or found.rank > best.rank):
+            best = found
+    return best
+
+
+def _lines(stdin: BinaryIO) -> Iterator[list[bytes]]:
+    """Batches of complete lines: those that one read of the input brought in."""
+    rest = b""
+    while True:
+        chunk = stdin.read1(_CHUNK)
+        if not chunk:
+            if rest:
+                yield [rest]
+            return
+        lines = (rest + chunk).split(b"\n") if rest else chunk.split(b"\n")
+        rest = lines.pop()
+        if lines:
+            yield lines
+
+
 def run_scan(stdin: BinaryIO, stdout: TextIO, stderr: TextIO, summary: bool = False,
              detector: Detector | None = None) -> int:
     """Scan every line of `stdin`; write one JSON result per line to `stdout`. Returns 0:
     unreadable lines are answered with an {"error": ...} line and the scan goes on."""
     det = detector or default_detector()
     counts: Counter[str] = Counter()
-    for number, line in enumerate(stdin, start=1):
-        counts["lines"] += 1
-        text, error = _text_of(line)
-        if error is not None:
-            counts["errors"] += 1
-            stdout.write(json.dumps({"error": f"line {number}: {error}"}) + "\n")
-            continue
-        found = det.detect(text or "")
-        if found is None:
-            stdout.write(_NO_CRISIS + "\n")
-            continue
-        counts["crises"] += 1
-        counts[f"{found.category}/{found.severity}"] += 1
-        stdout.write(json.dumps({"crisis": True, "category": found.category,
-                                 "severity": found.severity, "subject": found.subject,
-                                 "rule": found.rule}) + "\n")
-    stdout.flush()
+    number = 0
+    for batch in _lines(stdin):
+        out: list[str] = []
+        for line in batch:
+            number += 1
+            text, error = _text_of(line)
+            if error is not None:
+                counts["errors"] += 1
+                out.append(json.dumps({"error": f"line {number}: {error}"}))
+                continue
+            found = detect_long(det, text or "")
+            if found is None:
+                out.append(_NO_CRISIS)
+                continue
+            counts["crises"] += 1
+            counts[f"{found.category}/{found.severity}"] += 1
+            out.append(json.dumps({"crisis": True, "category": found.category,
+                                   "severity": found.severity, "subject": found.subject,
+                                   "rule": found.rule}))
+        out.append("")
+        stdout.write("\n".join(out))
+        stdout.flush()
+    counts["lines"] = number
     if summary:
         stderr.write(f"lines: {counts['lines']}\n")
         stderr.write(f"crises: {counts['crises']}\n")

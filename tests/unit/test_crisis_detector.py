@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
-from bot.crisis import Detection, detect
+from bot.crisis import Category, Detection, Severity, Subject, detect
 
 
-def _is(text: str, category: str, severity: str, subject: str) -> None:
+def _is(text: str, category: Category, severity: Severity, subject: Subject) -> None:
     found = detect(text)
     assert found is not None, "expected a detection"
     assert (found.category, found.severity, found.subject) == (category, severity, subject)
+    # Members of the vocabularies, not bare strings that happen to be equal.
+    assert (type(found.category), type(found.severity), type(found.subject)) == (
+        Category, Severity, Subject)
 
 
 @pytest.mark.parametrize("text", [
@@ -25,7 +30,7 @@ def _is(text: str, category: str, severity: str, subject: str) -> None:
 ])
 def test_suicide_urgent_self(text: str) -> None:
     """Intent, plan or preparation by the writer is urgent suicide risk."""
-    _is(text, "suicide", "urgent", "self")
+    _is(text, Category.SUICIDE, Severity.URGENT, Subject.SELF)
 
 
 @pytest.mark.parametrize("text", [
@@ -45,18 +50,18 @@ def test_suicide_urgent_self(text: str) -> None:
 ])
 def test_suicide_concern_self(text: str) -> None:
     """Passive ideation and shorthand/euphemisms are concern-level suicide risk."""
-    _is(text, "suicide", "concern", "self")
+    _is(text, Category.SUICIDE, Severity.CONCERN, Subject.SELF)
 
 
 @pytest.mark.parametrize(("text", "severity"), [
-    ("I'm going to cut tonight", "urgent"),
-    ("I just cut myself and it won't stop bleeding", "urgent"),
-    ("I really want to cut again", "concern"),
-    ("the urge to hurt myself is so bad", "concern"),
+    ("I'm going to cut tonight", Severity.URGENT),
+    ("I just cut myself and it won't stop bleeding", Severity.URGENT),
+    ("I really want to cut again", Severity.CONCERN),
+    ("the urge to hurt myself is so bad", Severity.CONCERN),
 ])
 def test_self_harm(text: str, severity: str) -> None:
     """Self-harm about to happen or bleeding is urgent; urges are concern."""
-    _is(text, "self_harm", severity, "self")
+    _is(text, Category.SELF_HARM, severity, Subject.SELF)
 
 
 @pytest.mark.parametrize("text", [
@@ -65,7 +70,7 @@ def test_self_harm(text: str, severity: str) -> None:
 ])
 def test_overdose_self(text: str) -> None:
     """A writer who took too much is an urgent overdose."""
-    _is(text, "overdose", "urgent", "self")
+    _is(text, Category.OVERDOSE, Severity.URGENT, Subject.SELF)
 
 
 @pytest.mark.parametrize("text", [
@@ -77,13 +82,15 @@ def test_overdose_self(text: str) -> None:
 ])
 def test_overdose_bystander_is_urgent_other(text: str) -> None:
     """Someone else showing overdose signs: urgent, subject other (call emergency services)."""
-    _is(text, "overdose", "urgent", "other")
+    _is(text, Category.OVERDOSE, Severity.URGENT, Subject.OTHER)
 
 
 def test_third_party_suicide_is_other() -> None:
     """A friend's wish is concern, a friend's plan or time is urgent; both subject other."""
-    _is("my friend says she wants to kill herself", "suicide", "concern", "other")
-    _is("my brother says he's gonna kill himself tonight", "suicide", "urgent", "other")
+    _is("my friend says she wants to kill herself",
+        Category.SUICIDE, Severity.CONCERN, Subject.OTHER)
+    _is("my brother says he's gonna kill himself tonight",
+        Category.SUICIDE, Severity.URGENT, Subject.OTHER)
 
 
 @pytest.mark.parametrize("text", [
@@ -158,13 +165,13 @@ def test_lyrics() -> None:
 
 def test_context_stops_at_sentence_break() -> None:
     """A negation in an earlier sentence does not cancel a later crisis."""
-    _is("I'm not okay. I want to die", "suicide", "concern", "self")
+    _is("I'm not okay. I want to die", Category.SUICIDE, Severity.CONCERN, Subject.SELF)
 
 
 def test_most_serious_wins() -> None:
     """Urgent beats concern, and overdose beats suicide at equal severity."""
     found = detect("i want to die. i just took all my pills")
-    assert found == Detection("overdose", "urgent", "self", "overdose-self")
+    assert found == Detection(Category.OVERDOSE, Severity.URGENT, Subject.SELF, "overdose-self")
 
 
 def test_laughter_after_intent_is_still_detected() -> None:
@@ -179,14 +186,14 @@ def test_adversarial_repetition_gives_sane_answer() -> None:
 
 
 @pytest.mark.parametrize("text, category", [
-    ("honestly i just wanna fucking die", "suicide"),
-    ("everyone would be happier without me", "suicide"),
-    ("i hope i don't wake up tomorrow", "suicide"),
-    ("i keep thinking about jumping off a bridge, i want to jump off a bridge", "suicide"),
-    ("finna end it tonight", "suicide"),
-    ("she's cutting again and won't talk to me", "self_harm"),
-    ("gave him narcan and it isn't working, narcan not working", "overdose"),
-    ("i popped a bunch of my xanax", "overdose"),
+    ("honestly i just wanna fucking die", Category.SUICIDE),
+    ("everyone would be happier without me", Category.SUICIDE),
+    ("i hope i don't wake up tomorrow", Category.SUICIDE),
+    ("i keep thinking about jumping off a bridge, i want to jump off a bridge", Category.SUICIDE),
+    ("finna end it tonight", Category.SUICIDE),
+    ("she's cutting again and won't talk to me", Category.SELF_HARM),
+    ("gave him narcan and it isn't working, narcan not working", Category.OVERDOSE),
+    ("i popped a bunch of my xanax", Category.OVERDOSE),
 ])
 def test_broadened_paraphrases_are_detected(text, category):
     """Common paraphrases (slang, fillers, burden, means, bystander signs) are detected."""
@@ -205,3 +212,28 @@ def test_dotted_letters_are_detected_like_the_word(dotted: str, plain: str) -> N
     found = detect(plain)
     assert found is not None
     assert detect(dotted) == found
+
+
+@pytest.mark.parametrize("text", [
+    "i want to dié",                  # a precomposed accented letter
+    "i want to die\u0301",            # a combining accent after the last letter
+    "i want to d\u0301ie",            # and after the first
+    "I WANT TO DÏE",
+])
+def test_accents_do_not_hide_a_crisis(text: str) -> None:
+    """An accent on a letter, precomposed or combining, is found like the plain word."""
+    assert detect(text) == detect("i want to die")
+
+
+def test_random_zalgo_does_not_hide_a_crisis() -> None:
+    """Up to three random combining marks after every letter (zalgo), 200 times over."""
+    rng = random.Random(16)
+    marks = [chr(cp) for cp in [*range(0x300, 0x370), *range(0x1DC0, 0x1E00),
+                                *range(0x20D0, 0x20F1)]]
+    plain = "i want to kill myself"
+    expected = detect(plain)
+    missed = 0
+    for _ in range(200):
+        zalgo = "".join(ch + "".join(rng.choices(marks, k=rng.randint(0, 3))) for ch in plain)
+        missed += detect(zalgo) != expected
+    assert missed == 0

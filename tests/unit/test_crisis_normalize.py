@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import re
 import unicodedata
 
@@ -10,10 +9,25 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bot.crisis.normalize import MAX_CHARS, normalize, quick
-
-# The module, not the function that bot.crisis re-exports under the same name.
-N = importlib.import_module("bot.crisis.normalize")
+from bot.crisis.normalize import (
+    MAX_CHARS,
+    complete_quick,
+    needs_completion,
+    normalize,
+    normalize_once,
+    quick,
+)
+from bot.crisis.normalize.homoglyphs import HOMOGLYPHS
+from bot.crisis.normalize.leet import (
+    DIGIT_TABLE,
+    LEET,
+    digit_leet,
+    digit_leet_possible,
+    symbol_leet,
+    symbol_leet_possible,
+)
+from bot.crisis.normalize.spelling import join_dotted, join_runs, join_spaced, maybe_triple
+from bot.crisis.normalize.unicode import build_unicode_table, unicode_step
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
@@ -40,6 +54,38 @@ N = importlib.import_module("bot.crisis.normalize")
 def test_tricks_are_undone(raw: str, expected: str) -> None:
     """Each evasion trick normalises to the plain words a rule phrase is written in."""
     assert normalize(raw) == expected
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("i want to dié", "i want to die"),                  # a precomposed letter
+    ("i want to die\u0301", "i want to die"),           # a combining mark after it
+    ("i want to d\u0301ie", "i want to die"),           # a mark after the first letter
+    ("I WANT TO DÏE", "i want to die"),
+    ("i\u0345 want", "i want"),                         # a mark that case folds to a letter
+    ("ᾳ", "a"),                                         # a letter with that mark built in
+    ("I´m done", "im done"),                            # an acute accent as an apostrophe
+    ("café au lait", "cafe au lait"),
+    ("한국어", "한국어"),                                  # Hangul decomposes and composes back
+])
+def test_accents_and_combining_marks_are_dropped(raw: str, expected: str) -> None:
+    """Accented letters, precomposed or not, match the plain letters a rule is written in."""
+    assert normalize(raw) == expected
+
+
+def test_case_folding_brings_no_marks_back() -> None:
+    """Marks are dropped before case folding; that is only enough because folding a
+    decomposed, mark-free character never gives a mark or a text that NFKD would change
+    (true of the Unicode version Python ships; this fails if a later one breaks it)."""
+    broken = []
+    for cp in [*range(0x80, 0xD800), *range(0xE000, 0x30000)]:
+        ch = chr(cp)
+        if unicodedata.normalize("NFKD", ch) != ch or unicodedata.category(ch) in ("Mn", "Me"):
+            continue
+        folded = ch.casefold()
+        if folded != ch and (_without_marks(folded) != folded
+                             or not unicodedata.is_normalized("NFKD", folded)):
+            broken.append(f"U+{cp:04X}")
+    assert broken == []
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
@@ -84,7 +130,7 @@ def test_quick_declines_dotted_letters() -> None:
 
 
 _WORDISH = r"[^\W_]"
-_REF_LETTER = "[a-z" + "".join(N._HOMOGLYPHS) + "]"
+_REF_LETTER = "[a-z" + "".join(HOMOGLYPHS) + "]"
 _REF_DOTTED = re.compile(
     rf"(?<!{_WORDISH}){_REF_LETTER}(?:\.{_REF_LETTER}){{2,}}(?!{_WORDISH})")
 
@@ -97,7 +143,7 @@ def test_join_dotted_is_the_regex_definition(text: str) -> None:
     """Runs of three or more single letters between dots, not touching a letter or digit,
     lose their dots; nothing else changes."""
     expected = _REF_DOTTED.sub(lambda m: m.group().replace(".", ""), text)
-    assert N._join_dotted(text) == expected
+    assert join_dotted(text) == expected
 
 
 def test_sentence_punctuation_becomes_break_tokens() -> None:
@@ -128,7 +174,7 @@ def test_bad_input_is_handled(raw: str) -> None:
 
 
 # --- the fast implementations against plain reference definitions -------------------------
-# normalize.py does each step with whole-string C operations; these references say what
+# The normalize package does each step with whole-string C operations; these references say what
 # each step means, written the obvious way (one regex, a token loop, a translate table).
 
 _REF_DIGIT_LEET = re.compile(
@@ -136,7 +182,7 @@ _REF_DIGIT_LEET = re.compile(
 _REF_SYMBOL = [(sym, re.compile(rf"(?<=[a-z]){re.escape(sym)}(?=[a-z])" + (
     rf"|(?<![a-z0-9]){re.escape(sym)}(?=[a-z]{{2}})" if sym in "$@" else "")))
     for sym in "!$@|+"]
-_HOMOGLYPHS = str.maketrans(N._HOMOGLYPHS)
+_HOMOGLYPHS = str.maketrans(HOMOGLYPHS)
 
 WORDS = st.lists(st.sampled_from(
     ["a", "b", "k", "i", "l", "kill", "k1ll", "0verdose", "1ab5", "d13", "w4nt", "313", "x",
@@ -154,8 +200,8 @@ CHARS = st.text(alphabet=st.sampled_from(list(
 @example("0verdose 1 am 1am 3ll k1ll 30mg b12 3x a1. w4nt")
 def test_digit_leet_is_the_regex_definition(text: str) -> None:
     """Whole leet words and word-initial 0/1/3 are undone, nothing else."""
-    expected = _REF_DIGIT_LEET.sub(lambda m: m.group().translate(N._DIGIT_TABLE), text)
-    assert N._digit_leet(text) == expected
+    expected = _REF_DIGIT_LEET.sub(lambda m: m.group().translate(DIGIT_TABLE), text)
+    assert digit_leet(text) == expected
 
 
 @settings(max_examples=500, deadline=None)
@@ -165,8 +211,8 @@ def test_symbol_leet_treats_look_alikes_as_their_letters(text: str) -> None:
     mapping them first and undoing symbols between plain letters."""
     expected = text.translate(_HOMOGLYPHS)
     for sym, pattern in _REF_SYMBOL:
-        expected = pattern.sub(N._LEET[sym], expected)
-    assert N._symbol_leet(text).translate(_HOMOGLYPHS) == expected
+        expected = pattern.sub(LEET[sym], expected)
+    assert symbol_leet(text).translate(_HOMOGLYPHS) == expected
 
 
 @settings(max_examples=500, deadline=None)
@@ -180,8 +226,8 @@ def test_leet_checks_match_their_regexes(text: str) -> None:
     """The byte-class checks say yes exactly when the regex finds something."""
     data = text.encode("ascii", "ignore")
     low = data.decode().lower()
-    assert N._symbol_leet_possible(data) == any(p.search(low) for _, p in _REF_SYMBOL)
-    assert N._digit_leet_possible(data) == bool(
+    assert symbol_leet_possible(data) == any(p.search(low) for _, p in _REF_SYMBOL)
+    assert digit_leet_possible(data) == bool(
         re.search(r"[a-z][013457]|(?<![^ ])[013][a-z]{2}", data.decode()))
 
 
@@ -192,7 +238,7 @@ def test_leet_checks_match_their_regexes(text: str) -> None:
 @example("x\x00\x00\x00")
 def test_maybe_triple_finds_exactly_elongation(text: str) -> None:
     """The cheap test says yes exactly when three equal letters follow each other."""
-    assert N._maybe_triple(text) == bool(re.search(r"([a-z])\1\1", text))
+    assert maybe_triple(text) == bool(re.search(r"([a-z])\1\1", text))
 
 
 @settings(max_examples=500, deadline=None)
@@ -200,21 +246,26 @@ def test_maybe_triple_finds_exactly_elongation(text: str) -> None:
                 min_size=1, max_size=40).map(" ".join))
 def test_join_runs_equals_the_token_loop(text: str) -> None:
     """The regex-split version joins exactly the runs the token loop joins."""
-    assert N._join_runs(text) == " ".join(N._join_spaced(text.split(" ")))
+    assert join_runs(text) == " ".join(join_spaced(text.split(" ")))
 
 
 @pytest.fixture(scope="module")
 def unicode_dict() -> dict[int, str | None]:
     """The Unicode table in its defining form (a dict for str.translate)."""
-    return N._build_unicode_table()
+    return build_unicode_table()
+
+
+def _without_marks(text: str) -> str:
+    return "".join(ch for ch in text if unicodedata.category(ch) not in ("Mn", "Me"))
 
 
 def _reference_unicode_step(text: str, unicode_dict) -> str:
-    """What `_unicode_step` must give, computed the slow, obvious way with the dict table."""
-    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    """What `unicode_step` must give, computed the slow, obvious way with the dict table."""
+    text = text.replace("\u00b4", "")  # an acute accent on its own is an apostrophe
+    folded = _without_marks(unicodedata.normalize("NFKD", text)).casefold()
     symbols = folded.translate(_HOMOGLYPHS)
     for sym, pattern in _REF_SYMBOL:
-        symbols = pattern.sub(N._LEET[sym], symbols)
+        symbols = pattern.sub(LEET[sym], symbols)
     symbols = _REF_DOTTED.sub(lambda m: m.group().replace(".", ""), symbols)
     return unicodedata.normalize("NFKC", symbols.translate(unicode_dict))
 
@@ -226,7 +277,7 @@ def test_unicode_step_paths_equal_the_translate_table(text: str, unicode_dict) -
     if text.isascii():
         return
     expected = _reference_unicode_step(text, unicode_dict)
-    got = N._unicode_step(text)
+    got = unicode_step(text)
     # The ASCII-only shortcut collapses spaces; everything after does the same anyway.
     assert got.split() == expected.split()
     assert got.replace(" ", "") == expected.replace(" ", "")
@@ -236,11 +287,11 @@ def test_unicode_step_paths_equal_the_translate_table(text: str, unicode_dict) -
 @given(text=CHARS.filter(lambda t: not t.isascii()), times=st.integers(20, 120))
 def test_long_marked_text_equals_the_translate_table(text: str, times: int,
                                                      unicode_dict) -> None:
-    """Long texts full of combining marks drop whole blocks of them at the byte level
+    """Long texts full of combining marks (zalgo) drop them all in one regex pass
     (zalgo); the result is still what the table gives."""
     text *= times
     expected = _reference_unicode_step(text, unicode_dict)
-    got = N._unicode_step(text)
+    got = unicode_step(text)
     assert got.split() == expected.split()
     assert got.replace(" ", "") == expected.replace(" ", "")
 
@@ -251,9 +302,9 @@ def test_complete_quick_equals_normalize_once(text: str) -> None:
     """The detector finishes the quick form instead of starting again: same result."""
     out = quick(text)
     if out is not None:
-        assert N.complete_quick(out) == N.normalize_once(text)
-        if not N.needs_completion(out):
-            assert N.complete_quick(out) == out
+        assert complete_quick(out) == normalize_once(text)
+        if not needs_completion(out):
+            assert complete_quick(out) == out
 
 
 ADVERSARIAL = [

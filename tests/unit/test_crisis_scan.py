@@ -5,7 +5,11 @@ from __future__ import annotations
 import io
 import json
 
-from bot.crisis.scan import run_scan
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.crisis.normalize import MAX_CHARS
+from bot.crisis.scan import run_scan, windows
 
 MARKER = "zqxj-marker-7731"
 
@@ -69,3 +73,72 @@ def test_summary_counts() -> None:
     _, _, _, err = _scan(data, summary=True)
     assert "lines: 3" in err and "crises: 1" in err and "errors: 1" in err
     assert "suicide/concern: 1" in err
+
+
+def test_crisis_at_the_end_of_a_long_line_is_found() -> None:
+    """A line longer than the detector's limit is scanned in windows, to its end."""
+    filler = "we talked about the meeting and the weather and the long drive home " * 300
+    assert len(filler) > 2 * MAX_CHARS
+    for text in (filler + "i want to die", "i want to die " + filler,
+                 filler[:MAX_CHARS - 5] + " i want to die " + filler):
+        _, lines, _, _ = _scan(json.dumps({"text": text}).encode() + b"\n")
+        assert lines[0]["crisis"] is True and lines[0]["rule"] == "suicide-passive-self"
+    _, lines, _, _ = _scan(filler.encode() + b"\n")
+    assert lines[0]["crisis"] is False
+
+
+def test_the_most_serious_window_wins() -> None:
+    """An urgent crisis in a later window beats a concern in an earlier one."""
+    filler = "and then we went to the shop for some bread " * 300
+    text = "i want to die " + filler + " i took all my pills"
+    _, lines, _, _ = _scan(text.encode() + b"\n")
+    assert (lines[0]["category"], lines[0]["severity"]) == ("overdose", "urgent")
+
+
+@settings(max_examples=200, deadline=None)
+@given(words=st.lists(st.text(alphabet="abc", min_size=1, max_size=30), max_size=600),
+       size=st.integers(200, 800))
+def test_windows_cover_the_text_without_cutting_words(words: list[str], size: int) -> None:
+    """Windows are at most `size` long, cover every character, overlap, and start and end
+    at spaces, so no word is cut into a shorter one."""
+    text = " ".join(words)
+    overlap = size // 4
+    pieces = list(windows(text, size, overlap))
+    assert all(len(p) <= size for p in pieces)
+    assert pieces[0] == text[:len(pieces[0])]
+    assert text.endswith(pieces[-1])
+    covered = 0
+    position = 0
+    for piece in pieces:
+        position = text.index(piece, position)
+        assert position <= covered  # no gap
+        assert position == 0 or text[position - 1] == " "
+        end = position + len(piece)
+        assert end == len(text) or text[end] == " "
+        covered = end
+        position += 1
+    assert covered == len(text)
+
+
+class _Trickle(io.RawIOBase):
+    """Input that arrives one line per read; records what was answered before each read."""
+
+    def __init__(self, lines: list[bytes], out: io.StringIO):
+        self.lines, self.out, self.seen = list(lines), out, []
+
+    def readable(self) -> bool:
+        return True
+
+    def read1(self, size: int = -1) -> bytes:
+        self.seen.append(self.out.getvalue().count("\n"))
+        return self.lines.pop(0) if self.lines else b""
+
+
+def test_each_batch_is_answered_before_the_next_read() -> None:
+    """A slow producer gets each answer as soon as its line is complete."""
+    out = io.StringIO()
+    stdin = _Trickle([b"hello\n", b"i want to ", b"die\n", b"bye"], out)
+    run_scan(stdin, out, io.StringIO())
+    assert stdin.seen == [0, 1, 1, 2, 2]  # "bye" has no newline: answered at the end
+    assert [json.loads(line)["crisis"] for line in out.getvalue().splitlines()] == [
+        False, True, False]

@@ -1,5 +1,6 @@
 """The reply gate: member cooldowns, the concern-to-urgent exception, channel caps, bounds."""
 
+from bot.crisis import Severity
 from bot.crisis.gate import ReplyGate
 
 
@@ -19,34 +20,34 @@ def make_gate(**kw):
 def test_one_reply_per_member_per_window():
     """A second detection inside the cooldown gets no reply; after it, one more."""
     gate, clock = make_gate()
-    assert gate.member_allows(("g", 1), "concern", 1800)
-    assert not gate.member_allows(("g", 1), "concern", 1800)
+    assert gate.member_allows(("g", 1), Severity.CONCERN, 1800)
+    assert not gate.member_allows(("g", 1), Severity.CONCERN, 1800)
     clock.now += 1800
-    assert gate.member_allows(("g", 1), "concern", 1800)
+    assert gate.member_allows(("g", 1), Severity.CONCERN, 1800)
 
 
 def test_concern_to_urgent_gets_exactly_one_more_reply():
     """Escalating from concern to urgent inside the window is answered once, not twice."""
     gate, _ = make_gate()
-    assert gate.member_allows(("g", 1), "concern", 1800)
-    assert gate.member_allows(("g", 1), "urgent", 1800)
-    assert not gate.member_allows(("g", 1), "urgent", 1800)
-    assert not gate.member_allows(("g", 1), "concern", 1800)
+    assert gate.member_allows(("g", 1), Severity.CONCERN, 1800)
+    assert gate.member_allows(("g", 1), Severity.URGENT, 1800)
+    assert not gate.member_allows(("g", 1), Severity.URGENT, 1800)
+    assert not gate.member_allows(("g", 1), Severity.CONCERN, 1800)
 
 
 def test_urgent_then_concern_is_not_an_escalation():
     """Urgent first, then concern: the cooldown holds."""
     gate, _ = make_gate()
-    assert gate.member_allows(("g", 2), "urgent", 60)
-    assert not gate.member_allows(("g", 2), "concern", 60)
+    assert gate.member_allows(("g", 2), Severity.URGENT, 60)
+    assert not gate.member_allows(("g", 2), Severity.CONCERN, 60)
 
 
 def test_members_are_independent():
     """One member's cooldown does not silence another member or another server."""
     gate, _ = make_gate()
-    assert gate.member_allows(("g", 1), "urgent", 1800)
-    assert gate.member_allows(("g", 2), "urgent", 1800)
-    assert gate.member_allows(("h", 1), "urgent", 1800)
+    assert gate.member_allows(("g", 1), Severity.URGENT, 1800)
+    assert gate.member_allows(("g", 2), Severity.URGENT, 1800)
+    assert gate.member_allows(("h", 1), Severity.URGENT, 1800)
 
 
 def test_channel_cap_and_recovery():
@@ -77,7 +78,7 @@ def test_state_is_bounded():
     """However many members trigger, the gate keeps at most its configured entries."""
     gate, _ = make_gate(max_entries=100)
     for member in range(10_000):
-        gate.member_allows(("g", member), "urgent", 1800)
+        gate.member_allows(("g", member), Severity.URGENT, 1800)
         gate.channel_allows(member)
     assert len(gate._members) == 100
     assert len(gate._channels) == 10
