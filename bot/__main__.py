@@ -49,9 +49,10 @@ def cmd_check() -> int:
     return 0
 
 
-def cmd_scan(summary: bool) -> int:
+def cmd_scan(summary: bool, rules_only: bool, explain: bool) -> int:
     """Classify messages from standard input, one JSON result per line (see README)."""
     from bot.crisis.cache import default_cache_dir, load_detector
+    from bot.crisis.hybrid import load_crisis_model
     from bot.crisis.scan import run_scan
 
     settings = _settings()
@@ -61,8 +62,17 @@ def cmd_scan(summary: bool) -> int:
     if detector is None:
         _print_problems(problems)
         return 1
+    model = policy = None
+    if not rules_only and settings.crisis_model == "on":
+        model, policy, model_problems = load_crisis_model(settings.content_dir / "crisis"
+                                                          / "model")
+        if model is None:
+            # Saying so matters: without the model, scan answers as the rules alone would.
+            _print_problems(model_problems)
+            if policy is None or any(p.severity == "error" for p in model_problems):
+                return 1
     return run_scan(sys.stdin.buffer, sys.stdout, sys.stderr, summary=summary,
-                    detector=detector)
+                    detector=detector, model=model, policy=policy, explain=explain)
 
 
 def cmd_run() -> int:
@@ -111,12 +121,16 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("check", help="validate settings and content without connecting")
     scan = sub.add_parser("scan", help="classify messages from stdin, one JSON line each")
     scan.add_argument("--summary", action="store_true", help="print counts to stderr")
+    scan.add_argument("--rules-only", action="store_true",
+                      help="the rules alone, without the learned model (fast)")
+    scan.add_argument("--explain", action="store_true",
+                      help="say which part decided each line and the model's probability")
     sub.add_parser("demo", help="try the bot in a terminal chat, without Discord or a token")
     args = parser.parse_args(argv)
     if args.command == "check":
         return cmd_check()
     if args.command == "scan":
-        return cmd_scan(args.summary)
+        return cmd_scan(args.summary, args.rules_only, args.explain)
     if args.command == "demo":
         from bot.demo import main as demo_main
 

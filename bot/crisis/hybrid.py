@@ -51,6 +51,7 @@ class ModelState(StrEnum):
     LATE = "late"  # not back within the policy's wait: the rules decided alone
     OVERLOADED = "overloaded"  # the queue was full: the rules decided alone
     OFF = "off"  # no model loaded (CRISIS_MODEL=off, or its weights are missing)
+    NOT_ASKED = "not_asked"  # a rule fired that the policy lets no model veto
     FAILED = "failed"  # the model raised: the rules decided alone
 
 
@@ -241,6 +242,9 @@ class Assessor:
         rule = self.detector.detect(text)
         if self.worker is None:
             return fuse(rule, None, ModelState.OFF, self.policy)
+        if rule is not None and rule.severity not in self.policy.veto_severities:
+            # The model could not change this answer: reply without waiting for it.
+            return fuse(rule, None, ModelState.NOT_ASKED, self.policy)
         fut = self.worker.submit(text)
         if fut is None:
             return fuse(rule, None, ModelState.OVERLOADED, self.policy)

@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from typing import BinaryIO, TextIO
 
 from bot.crisis.detector import Detection, Detector, default_detector
+from bot.crisis.hybrid import ModelState, Policy, Verdict, fuse
+from bot.crisis.model import CrisisModel
 from bot.crisis.normalize import MAX_CHARS
 
 _NO_CRISIS = json.dumps({"crisis": False, "category": None, "severity": None,
@@ -99,40 +101,81 @@ def _lines(stdin: BinaryIO) -> Iterator[list[bytes]]:
             yield lines
 
 
+# With the model, answers are written in groups this size, so the first comes quickly.
+MODEL_GROUP = 32
+
+
+def _result(found: Detection | None, verdict: Verdict | None, explain: bool) -> dict:
+    out: dict = {"crisis": found is not None,
+                 "category": found.category if found else None,
+                 "severity": found.severity if found else None,
+                 "subject": found.subject if found else None,
+                 "rule": found.rule if found else None}
+    if verdict is not None:
+        out["decided_by"] = verdict.decided_by
+        if explain:
+            out["model"] = verdict.model
+            out["probability"] = (round(verdict.probability, 3)
+                                  if verdict.probability is not None else None)
+            rule = verdict.rule_detection
+            out["rule_hit"] = rule.rule if rule else None
+    return out
+
+
 def run_scan(stdin: BinaryIO, stdout: TextIO, stderr: TextIO, summary: bool = False,
-             detector: Detector | None = None) -> int:
+             detector: Detector | None = None, model: CrisisModel | None = None,
+             policy: Policy | None = None, explain: bool = False) -> int:
     """Scan every line of `stdin`; write one JSON result per line to `stdout`. Returns 0:
-    unreadable lines are answered with an {"error": ...} line and the scan goes on."""
+    unreadable lines are answered with an {"error": ...} line and the scan goes on.
+
+    With a model, each line is decided as the bot decides (rules, then the model, fused by
+    `policy`); `explain` adds the model's probability and which rule fired, never text."""
     det = detector or default_detector()
+    policy = policy or Policy()
     counts: Counter[str] = Counter()
     number = 0
     for batch in _lines(stdin):
-        out: list[str] = []
-        for line in batch:
-            number += 1
-            text, error = _text_of(line)
-            if error is not None:
-                counts["errors"] += 1
-                out.append(json.dumps({"error": f"line {number}: {error}"}))
-                continue
-            found = detect_long(det, text or "")
-            if found is None:
-                out.append(_NO_CRISIS)
-                continue
-            counts["crises"] += 1
-            counts[f"{found.category}/{found.severity}"] += 1
-            out.append(json.dumps({"crisis": True, "category": found.category,
-                                   "severity": found.severity, "subject": found.subject,
-                                   "rule": found.rule}))
-        out.append("")
-        stdout.write("\n".join(out))
-        stdout.flush()
+        step = MODEL_GROUP if model is not None else len(batch)
+        for i in range(0, len(batch), step):
+            out: list[str] = []
+            group = batch[i:i + step]
+            parsed = []
+            for line in group:
+                number += 1
+                text, error = _text_of(line)
+                parsed.append((number, text or "", error))
+            texts = [t for _, t, e in parsed if e is None]
+            scores = iter(model.score(texts) if model is not None and texts else ())
+            for n, text, error in parsed:
+                if error is not None:
+                    counts["errors"] += 1
+                    out.append(json.dumps({"error": f"line {n}: {error}"}))
+                    continue
+                found = detect_long(det, text)
+                verdict = None
+                if model is not None:
+                    verdict = fuse(found, next(scores), ModelState.SCORED, policy)
+                    found = verdict.detection
+                    counts[f"decided by {verdict.decided_by}"] += 1
+                if found is None and not explain:
+                    out.append(_NO_CRISIS if verdict is None else json.dumps(
+                        _result(None, verdict, explain)))
+                    continue
+                if found is not None:
+                    counts["crises"] += 1
+                    counts[f"{found.category}/{found.severity}"] += 1
+                out.append(json.dumps(_result(found, verdict, explain)))
+            out.append("")
+            stdout.write("\n".join(out))
+            stdout.flush()
     counts["lines"] = number
     if summary:
         stderr.write(f"lines: {counts['lines']}\n")
         stderr.write(f"crises: {counts['crises']}\n")
         for key in sorted(k for k in counts if "/" in k):
             stderr.write(f"  {key}: {counts[key]}\n")
+        for key in sorted(k for k in counts if k.startswith("decided by")):
+            stderr.write(f"{key}: {counts[key]}\n")
         stderr.write(f"errors: {counts['errors']}\n")
         stderr.flush()
     return 0

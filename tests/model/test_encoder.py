@@ -123,3 +123,38 @@ def test_crisis_at_the_end_of_a_long_message_is_scored(model: CrisisModel) -> No
 def test_never_raises(model: CrisisModel, text: str) -> None:
     (s,) = model.score([text])
     assert 0.0 <= s.probability <= 1.0
+
+
+def test_missing_adapter_is_a_warning_and_rules_run_alone(tmp_path: Path) -> None:
+    from bot.crisis.hybrid import load_crisis_model
+    from bot.paths import bundled_content_dir
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "policy.yaml").write_bytes(
+        (bundled_content_dir() / "crisis" / "model" / "policy.yaml").read_bytes())
+    model, policy, problems = load_crisis_model(folder)
+    assert model is None and policy is not None
+    assert [p.severity for p in problems] == ["warning"]
+    assert "rules alone" in problems[0].what and "CRISIS_MODEL=off" in problems[0].fix
+
+
+def test_check_reports_the_model(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    from bot.paths import bundled_content_dir
+
+    ok = subprocess.run([sys.executable, "-m", "bot", "check"], capture_output=True, text=True,
+                        timeout=120, cwd=tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    assert "crisis model" in ok.stdout and "rules alone" not in ok.stdout
+    content = tmp_path / "content"
+    shutil.copytree(bundled_content_dir(), content)
+    (content / "crisis" / "model" / "adapter.npz").unlink()
+    warned = subprocess.run([sys.executable, "-m", "bot", "check"], capture_output=True,
+                            text=True, timeout=120, cwd=tmp_path,
+                            env={"CONTENT_DIR": str(content), "PATH": ""})
+    assert warned.returncode == 0
+    assert "WARNING: crisis model" in warned.stderr and "rules alone" in warned.stdout

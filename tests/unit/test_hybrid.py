@@ -129,6 +129,18 @@ async def test_assessor_model_adds_and_vetoes() -> None:
     assessor.close()
 
 
+async def test_a_rule_the_model_may_not_veto_is_answered_without_asking() -> None:
+    model = FakeModel()
+    model.release.clear()  # a model that would never answer
+    worker = ModelWorker(model, queue_size=8, max_batch=8)  # type: ignore[arg-type]
+    strict = POLICY.model_copy(update={"veto_severities": frozenset()})
+    verdict = await Assessor(NoRules(), worker, strict).assess("rule fired")  # type: ignore[arg-type]
+    assert verdict.detection == CONCERN and verdict.model is ModelState.NOT_ASKED
+    assert worker.pending() == 0
+    model.release.set()
+    worker.close()
+
+
 async def test_rule_hit_waits_only_the_bound_when_the_model_is_stuck() -> None:
     model = FakeModel()
     model.release.clear()
