@@ -79,6 +79,14 @@ CRISIS = [
 ]
 
 
+# Crises no rule names, for --model-crises: their replies wait on the model.
+MODEL_CRISIS = [
+    "i want to end it tonight", "i don't think i'll be around much longer, thanks for everything",
+    "just wrote letters to everyone i love. it's time", "nobody would even notice if i was gone",
+    "i can't keep doing this, i'm so tired of existing",
+]
+
+
 def rss_kib() -> int:
     """Resident set size of this process in KiB (Linux /proc)."""
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -290,10 +298,23 @@ async def measure(name: str, fake: FakeDiscord, stamps: Stamps, plan: Plan,
 async def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING)
     ordinary, crisis_texts = texts(args.seed)
-    content, problems = load_content(bundled_content_dir())
+    content, problems = load_content(bundled_content_dir(), with_model=not args.rules_only)
     if content is None:
         print("content does not load:", *problems, sep="\n  ")
         return 1
+    model = content.crisis_model
+    if model is not None:
+        # The bot decides with the model too: ordinary chat the model would answer is not
+        # ordinary for this count, and --model-crises uses crises only the model finds.
+        threshold = content.crisis_policy.add_threshold
+        probs = model.probabilities(ordinary)
+        ordinary = [t for t, p in zip(ordinary, probs, strict=True) if p < threshold]
+        if args.model_crises:
+            probs = model.probabilities(MODEL_CRISIS)
+            crisis_texts = [t for t, p in zip(MODEL_CRISIS, probs, strict=True)
+                            if p >= threshold and detect(t) is None]
+    print(f"crisis model: {'on' if model is not None else 'off'}; "
+          f"{len(ordinary)} ordinary and {len(crisis_texts)} crisis texts")
     stamps = Stamps()
     stamps.install()
     fake = FakeDiscord(guilds=[])
@@ -305,6 +326,7 @@ async def run(args: argparse.Namespace) -> int:
                              discord_api_base=fake.api_base,
                              discord_gateway_url=fake.gateway_url,
                              pseudonym_key="bench-pseudonym-key-0123456789abcdef")
+    settings = settings.model_copy(update={"crisis_model": "off" if model is None else "on"})
     runner = BotRunner(settings, content, guild_ready_timeout=0.1)
     try:
         await runner.start()
@@ -376,6 +398,9 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=1000.0,
                         help="messages per second in the paced phase")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--rules-only", action="store_true", help="run without the model")
+    parser.add_argument("--model-crises", action="store_true",
+                        help="crisis messages that only the model finds (replies wait on it)")
     return asyncio.run(run(parser.parse_args()))
 
 

@@ -21,6 +21,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
+import threadpoolctl
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -155,6 +156,10 @@ class ModelWorker:
                  on_batch: Callable[[int, float], None] | None = None):
         self.model = model
         self.max_batch = max_batch
+        # One BLAS thread: the model's thread uses one core and leaves the other to the
+        # event loop. OpenBLAS's extra threads spin while waiting and starved the loop
+        # (discord.py warned its heartbeat was tens of seconds behind) on two cores.
+        threadpoolctl.threadpool_limits(limits=1, user_api="blas")
         self._queue: queue.Queue[tuple[str, asyncio.AbstractEventLoop, asyncio.Future] | None]
         self._queue = queue.Queue(maxsize=queue_size)
         self._on_batch = on_batch
