@@ -11,6 +11,7 @@ Needs the optional dependencies: pip install 'recovery-bot[onnx]'.
 
 from __future__ import annotations
 
+import logging
 import math
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -41,14 +42,21 @@ OPSET = 17
 IR_VERSION = 8
 # Same additive mask as the NumPy encoder, so padded positions get exactly zero weight.
 MASK_BIAS = -1e9
+# Name of layer i's feed-forward output MatMul in the built graph.
+FFN_OUT = "l{}.down.mm"
 
 
 class Backend(StrEnum):
     """Which forward pass scores messages."""
 
     NUMPY = "numpy"
+    # ONNX Runtime, float32: the NumPy arithmetic in another order.
     ONNX = "onnx"
+    # Every projection int8: fastest, and drifts most from NumPy.
     ONNX_INT8 = "onnx-int8"
+    # int8 but for each layer's feed-forward output projection, whose input (the GELU
+    # output) has the widest range and so loses most to per-batch activation quantization.
+    ONNX_MIXED = "onnx-int8-mixed"
 
 
 def _onnx() -> Any:
@@ -146,7 +154,7 @@ def build_graph(weights: Mapping[str, np.ndarray]) -> Any:
         erf = node("Erf", [node("Mul", [h, "c.rsqrt2"], f"{t}.hs")], f"{t}.erf")
         gate = node("Mul", [node("Add", [erf, "c.one"], f"{t}.erf1"), "c.half"], f"{t}.gate")
         h = node("Mul", [h, gate], f"{t}.gelu")
-        down = linear(h, f"{t}.down", p + "output.dense")
+        down = linear(h, f"{t}.down", p + "output.dense")  # its MatMul is FFN_OUT
         x = layer_norm(node("Add", [x, down], f"{t}.res2"), f"{t}.ln2", p + "output.LayerNorm")
 
     mask3 = node("Unsqueeze", [maskf, "c.i2"], "pool.mask")
@@ -168,42 +176,67 @@ def build_graph(weights: Mapping[str, np.ndarray]) -> Any:
     return model
 
 
-def quantize_int8(model: Any) -> bytes:
+def quantize_int8(model: Any, keep_float: Sequence[str] = ()) -> bytes:
     """`model` with its projection weights quantized to int8, serialised. Activations are
     quantized per batch at run time. Weights are quantized per output channel: per tensor,
     the sentence vectors drifted (cosine to NumPy down to 0.90 against 0.99). Only MatMuls
-    are quantized: the embedding table stays float32 (a lookup, so no speed to gain)."""
+    are quantized: the embedding table stays float32 (a lookup, so no speed to gain);
+    `keep_float` names MatMul nodes to leave float32 as well."""
     try:
         from onnxruntime.quantization import QuantType, quantize_dynamic
     except ImportError:
         raise EncoderError(f"the ONNX backend needs 'onnxruntime'; {INSTALL_HINT}") from None
     onnx = _onnx()
+    root = logging.getLogger()
+    hush = _PreprocessAdvice()
     # The quantizer reads and writes files; the temp dir holds only weights, never text.
     with tempfile.TemporaryDirectory(prefix="crisis-onnx-") as tmp:
         src, dst = Path(tmp) / "float.onnx", Path(tmp) / "int8.onnx"
         onnx.save_model(model, str(src))
-        quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True,
-                         op_types_to_quantize=["MatMul"])
+        root.addFilter(hush)
+        try:
+            quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True,
+                             op_types_to_quantize=["MatMul"],
+                             nodes_to_exclude=list(keep_float))
+        finally:
+            root.removeFilter(hush)
         return dst.read_bytes()
+
+
+class _PreprocessAdvice(logging.Filter):
+    """Drops the quantizer's advice to pre-process the model (shape inference for models
+    exported from a framework): this graph is built with its shapes, and the advice would
+    otherwise greet every operator in the bot's log at start-up."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Please consider to run pre-processing")
 
 
 class OnnxEncoder:
     """Drop-in for `Encoder` in `CrisisModel`: same tokenisation, `pooled` by ONNX Runtime."""
 
     def __init__(self, weights: Mapping[str, np.ndarray], tokenizer_json: str,
-                 window: int = WINDOW, *, int8: bool = True, threads: int = 1):
+                 window: int = WINDOW, *, backend: Backend = Backend.ONNX_INT8,
+                 threads: int = 1):
         try:
             import onnxruntime as ort
         except ImportError:
             raise EncoderError(f"the ONNX backend needs 'onnxruntime'; {INSTALL_HINT}") from None
+        if backend is Backend.NUMPY:
+            raise EncoderError("OnnxEncoder runs the ONNX backends; use Encoder for NumPy")
         if threads < 1:
             raise EncoderError(f"ONNX encoder threads must be at least 1, got {threads}")
         # Tokenisation (and so the windows of a long message) is the NumPy encoder's own.
         self.numpy = Encoder(weights, tokenizer_json, window)
         self.window = window
-        self.int8 = int8
+        self.backend = backend
         model = build_graph(weights)
-        blob = quantize_int8(model) if int8 else model.SerializeToString()
+        if backend is Backend.ONNX:
+            blob = model.SerializeToString()
+        else:
+            keep = [FFN_OUT.format(i) for i in range(LAYERS)] if backend is Backend.ONNX_MIXED \
+                else []
+            blob = quantize_int8(model, keep)
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
@@ -213,7 +246,8 @@ class OnnxEncoder:
 
     @classmethod
     def from_package(cls, adapter: Mapping[str, np.ndarray] | None = None,
-                     zip_path: Path | None = None, *, int8: bool = True,
+                     zip_path: Path | None = None, *,
+                     backend: Backend = Backend.ONNX_INT8,
                      threads: int = 1) -> OnnxEncoder:
         """Load the verified packaged weights (adapter merged in) as `Encoder.from_package`."""
         from safetensors.numpy import load
@@ -222,7 +256,7 @@ class OnnxEncoder:
         weights = load(members[WEIGHTS_MEMBER])
         if adapter:
             weights = merge_lora(weights, adapter)
-        return cls(weights, members[TOKENIZER_MEMBER].decode("utf-8"), int8=int8,
+        return cls(weights, members[TOKENIZER_MEMBER].decode("utf-8"), backend=backend,
                    threads=threads)
 
     def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
@@ -251,4 +285,4 @@ def load_encoder(backend: Backend, adapter: Mapping[str, np.ndarray] | None = No
     """The packaged encoder with `adapter` merged in, on the chosen backend."""
     if backend is Backend.NUMPY:
         return Encoder.from_package(adapter)
-    return OnnxEncoder.from_package(adapter, int8=backend is Backend.ONNX_INT8, threads=threads)
+    return OnnxEncoder.from_package(adapter, backend=backend, threads=threads)
