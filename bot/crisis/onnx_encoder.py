@@ -11,6 +11,8 @@ Needs the optional dependencies: pip install 'recovery-bot[onnx]'.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 import math
 import tempfile
@@ -256,8 +258,11 @@ class OnnxEncoder:
         weights = load(members[WEIGHTS_MEMBER])
         if adapter:
             weights = merge_lora(weights, adapter)
-        return cls(weights, members[TOKENIZER_MEMBER].decode("utf-8"), backend=backend,
-                   threads=threads)
+        encoder = cls(weights, members[TOKENIZER_MEMBER].decode("utf-8"), backend=backend,
+                      threads=threads)
+        del members, weights
+        _release_freed_heap()
+        return encoder
 
     def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
         return self.numpy.token_ids(texts)
@@ -278,6 +283,14 @@ class OnnxEncoder:
             mask[i, : len(row)] = 1
         (out,) = self._session.run(["pooled"], {"input_ids": ids, "attention_mask": mask})
         return np.asarray(out, dtype=np.float32)
+
+
+def _release_freed_heap() -> None:
+    """Hand the load's freed buffers (checkpoint, graph, serialised and quantized copies:
+    hundreds of MiB) back to the OS; glibc keeps them in the process otherwise. A no-op
+    off glibc."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 def load_encoder(backend: Backend, adapter: Mapping[str, np.ndarray] | None = None,
