@@ -5,11 +5,11 @@
 Reports: load time of each backend (the ONNX ones include building the graph and, for the
 int8 ones, quantizing it); short messages per second in the worker's batches of 32, as
 wall-clock and as CPU time (the CPU figure is what one idle core would give on a busy
-machine); how far the ONNX backends drift from NumPy over varied texts (development corpora,
-awkward and long messages): cosine of every window's pooled vector, and the crisis
-probability of every text, with the decisions that cross the model's add threshold; and, per
-backend, how many crises of the labelled development rows the model alone catches at that
-threshold. No message text is printed.
+machine); the CPU time of one 4,000-character message; how far the ONNX backends drift from
+NumPy over varied texts (development corpora, awkward and long messages): cosine of every
+window's pooled vector, and the crisis probability of every text, with the decisions that
+cross the model's add threshold; and, per backend, how many crises of the labelled
+development rows the model alone catches at that threshold. No message text is printed.
 """
 
 from __future__ import annotations
@@ -120,6 +120,16 @@ def main() -> None:
         per_s = statistics.median(cpu[backend])
         print(f"  {backend.value:15s}: {statistics.median(wall[backend]):6.0f}/s wall, "
               f"{per_s:6.0f}/s CPU time; target >= 200/s: {'met' if per_s >= 200 else 'NOT met'}")
+
+    long_text = ("we talked about the meeting and the coffee rota for next month. " * 70)[:4000]
+    print("\none 4,000-character message (8 windows), median of 5:")
+    for backend, model in models.items():
+        times = []
+        for _ in range(5):
+            t = time.process_time()
+            model.score([long_text])
+            times.append(time.process_time() - t)
+        print(f"  {backend.value:15s}: {statistics.median(times) * 1e3:5.0f} ms CPU time")
 
     texts = varied_texts(args.texts, args.seed)
     ref = models[Backend.NUMPY]
