@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from bot.content.bundle import load_content
 from bot.crisis.hybrid import Decider, ModelState, Policy, fuse
 from bot.crisis.model import Score
+from bot.crisis.schema import Severity
 from bot.paths import bundled_content_dir
 from scripts import crisis_data
 from scripts.crisis_data import Example
@@ -68,6 +69,9 @@ def main() -> None:
     merged: list[Example] = []
     merged_rules: list[bool] = []
     merged_hybrid: list[bool] = []
+    curve_rows: list[Example] = []
+    curve_rules: list = []
+    curve_scores: list[Score] = []
     for name, rows in sets.items():
         rules = [det.detect(e.text) for e in rows]
         scores = model.score([e.text for e in rows]) if rows else []
@@ -87,8 +91,15 @@ def main() -> None:
             merged += rows
             merged_rules += rule_hits
             merged_hybrid += hybrid_hits
-        if args.curve and not name.endswith("(blind)"):
+            curve_rows += rows
+            curve_rules += rules
+            curve_scores += scores
+        if args.curve and name.startswith("openai"):
+            print("  threshold sweep:")
             _curve(rows, rules, scores)
+    if args.curve:
+        print("threshold sweep, all real-text dev splits together:")
+        _curve(curve_rows, curve_rules, curve_scores)
     print("all real-text dev splits together (rubric + short + counsel):")
     print(_row("rules alone", merged, merged_rules) + _urgent(merged, merged_rules))
     print(_row("hybrid (shipped)", merged, merged_hybrid) + _urgent(merged, merged_hybrid))
@@ -102,13 +113,16 @@ def main() -> None:
 
 
 def _curve(rows: Sequence[Example], rules: Sequence, scores: Sequence[Score]) -> None:
+    vetoes = ((0.0, ()), (0.05, ("concern",)), (0.2, ("concern",)), (0.05, ("concern", "urgent")),
+              (0.2, ("concern", "urgent")), (0.5, ("concern", "urgent")))
     for add in (0.5, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98):
-        for veto in (0.0, 0.05, 0.2):
+        for veto, sev in vetoes:
             policy = Policy(add_threshold=add, veto_threshold=veto,
-                            veto_severities=frozenset({"concern"}) if veto else frozenset())
+                            veto_severities=frozenset(Severity(x) for x in sev))
             hits = [fuse(r, s, ModelState.SCORED, policy).detection is not None
                     for r, s in zip(rules, scores, strict=True)]
-            print(_row(f"add {add:.2f} veto {veto:.2f}", rows, hits))
+            label = f"add {add:.2f} veto <{veto:.2f} {'+'.join(x[0] for x in sev) or '-'}"
+            print(_row(label, rows, hits) + _urgent(rows, hits))
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import numpy as np
 
 from bot.crisis.encoder import Encoder, EncoderError, load_adapter
 from bot.crisis.schema import Category, Severity, Subject
+from bot.crisis.onnx_encoder import Backend, OnnxEncoder, load_encoder
 from bot.paths import bundled_content_dir
 
 # Head outputs, in the order the shipped head was trained with.
@@ -74,7 +75,7 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 class CrisisModel:
     """Scores messages with the encoder + adapter + head. Thread-safe (no shared mutation)."""
 
-    def __init__(self, encoder: Encoder, head_w: np.ndarray, head_b: np.ndarray,
+    def __init__(self, encoder: Encoder | OnnxEncoder, head_w: np.ndarray, head_b: np.ndarray,
                  fingerprint: str):
         if head_w.shape != (HEAD_OUT, encoder_dim(head_w)):
             raise EncoderError(f"crisis model head has shape {head_w.shape}, "
@@ -86,8 +87,10 @@ class CrisisModel:
         self.fingerprint = fingerprint
 
     @classmethod
-    def load(cls, adapter_path: Path | None = None) -> CrisisModel:
-        """Verified base weights with the adapter merged in; EncoderError says what to fix."""
+    def load(cls, adapter_path: Path | None = None,
+             backend: Backend = Backend.NUMPY) -> CrisisModel:
+        """Verified base weights with the adapter merged in; EncoderError says what to fix.
+        `backend` picks the forward pass (the ONNX ones need the optional extra)."""
         path = adapter_path or default_adapter_path()
         try:
             data = path.read_bytes()
@@ -101,7 +104,7 @@ class CrisisModel:
         except (ValueError, KeyError, OSError) as exc:
             raise EncoderError(f"{path}: not a crisis model adapter ({type(exc).__name__}); "
                                "rebuild it with python -m scripts.train_crisis_model") from None
-        encoder = Encoder.from_package(adapter)
+        encoder = load_encoder(backend, adapter)
         return cls(encoder, head_w, head_b, hashlib.sha256(data).hexdigest()[:12])
 
     def _logits(self, windows: Sequence[Sequence[int]]) -> np.ndarray:
