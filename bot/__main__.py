@@ -33,7 +33,8 @@ def cmd_check() -> int:
     if settings is None:
         return 1
     content, problems = load_content(settings.content_dir,
-                                     with_model=settings.crisis_model == "on")
+                                     with_model=settings.crisis_model == "on",
+                                     backend=settings.crisis_model_backend)
     _print_problems(problems)
     if content is None:
         errors = sum(p.severity == "error" for p in problems)
@@ -53,6 +54,7 @@ def cmd_scan(summary: bool, rules_only: bool, explain: bool) -> int:
     """Classify messages from standard input, one JSON result per line (see README)."""
     from bot.crisis.cache import default_cache_dir, load_detector
     from bot.crisis.hybrid import load_crisis_model
+    from bot.crisis.onnx_encoder import Backend
     from bot.crisis.scan import run_scan
 
     settings = _settings()
@@ -64,8 +66,8 @@ def cmd_scan(summary: bool, rules_only: bool, explain: bool) -> int:
         return 1
     model = policy = None
     if not rules_only and settings.crisis_model == "on":
-        model, policy, model_problems = load_crisis_model(settings.content_dir / "crisis"
-                                                          / "model")
+        model, policy, model_problems = load_crisis_model(
+            settings.content_dir / "crisis" / "model", Backend(settings.crisis_model_backend))
         if model is None:
             # Saying so matters: without the model, scan answers as the rules alone would.
             _print_problems(model_problems)
@@ -89,7 +91,8 @@ def cmd_run() -> int:
         return 1
     setup_logging(settings.log_level)
     content, problems = load_content(settings.content_dir,
-                                     with_model=settings.crisis_model == "on")
+                                     with_model=settings.crisis_model == "on",
+                                     backend=settings.crisis_model_backend)
     _print_problems(problems)
     if content is None:
         print("not starting: fix the errors above (run `python -m bot check`)", file=sys.stderr)

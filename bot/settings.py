@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     source_url: str | None = None
     # "off" runs crisis detection on the rules alone (no encoder needed).
     crisis_model: Literal["on", "off"] = "on"
+    # The model's forward pass: NumPy (default) or ONNX Runtime (pip install '.[onnx]').
+    crisis_model_backend: Literal["numpy", "onnx", "onnx-int8", "onnx-int8-mixed"] = "numpy"
 
     @field_validator("log_level", mode="before")
     @classmethod

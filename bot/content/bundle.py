@@ -10,6 +10,7 @@ from bot.content.topics import TopicLibrary, load_topics
 from bot.crisis import Detector, check_examples, load_rules
 from bot.crisis.hybrid import Policy, load_crisis_model
 from bot.crisis.model import CrisisModel
+from bot.crisis.onnx_encoder import Backend
 from bot.problems import Problem
 
 
@@ -25,7 +26,7 @@ class Content:
     crisis_policy: Policy = Policy()
 
 
-def load_content(content_dir: Path, *, with_model: bool = True
+def load_content(content_dir: Path, *, with_model: bool = True, backend: str = "numpy"
                  ) -> tuple[Content | None, list[Problem]]:
     """Load and validate all content; Content is None when any problem is an error.
 
@@ -49,7 +50,8 @@ def load_content(content_dir: Path, *, with_model: bool = True
         problems += check_examples(rules, detector)
     model, policy = None, Policy()
     if with_model:
-        model, policy, model_problems = load_crisis_model(content_dir / "crisis" / "model")
+        model, policy, model_problems = load_crisis_model(content_dir / "crisis" / "model",
+                                                          Backend(backend))
         problems += model_problems
     if detector is None or any(p.severity == "error" for p in problems):
         return None, problems

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bot.crisis.detector import Detection, Detector
 from bot.crisis.encoder import EncoderError
 from bot.crisis.model import CrisisModel, Score
+from bot.crisis.onnx_encoder import Backend
 from bot.crisis.schema import Severity
 from bot.problems import Problem, pydantic_problems
 
@@ -88,7 +89,8 @@ def load_policy(path: Path) -> tuple[Policy | None, list[Problem]]:
         return None, pydantic_problems(str(path), exc)
 
 
-def load_crisis_model(folder: Path) -> tuple[CrisisModel | None, Policy, list[Problem]]:
+def load_crisis_model(folder: Path, backend: Backend = Backend.NUMPY
+                      ) -> tuple[CrisisModel | None, Policy, list[Problem]]:
     """The model and policy in `folder` (adapter.npz, policy.yaml).
 
     Missing or wrong weights are a warning, not an error: the bot then runs on the rules
@@ -98,7 +100,7 @@ def load_crisis_model(folder: Path) -> tuple[CrisisModel | None, Policy, list[Pr
     if policy is None:
         return None, Policy(), problems
     try:
-        model = _cached_model(folder / "adapter.npz")
+        model = _cached_model(folder / "adapter.npz", Backend(backend))
     except EncoderError as exc:
         return None, policy, [Problem(
             "crisis model", f"not loaded, so crisis detection runs on the rules alone "
@@ -109,11 +111,11 @@ def load_crisis_model(folder: Path) -> tuple[CrisisModel | None, Policy, list[Pr
 
 
 @functools.cache
-def _cached_model(path: Path) -> CrisisModel:
+def _cached_model(path: Path, backend: Backend) -> CrisisModel:
     # One copy per process: the weights are read-only and the model is thread-safe.
     started = time.perf_counter()
-    model = CrisisModel.load(path)
-    log.info("crisis model %s loaded in %.1f s", model.fingerprint,
+    model = CrisisModel.load(path, backend=backend)
+    log.info("crisis model %s (%s) loaded in %.1f s", model.fingerprint, backend,
              time.perf_counter() - started)
     return model
 

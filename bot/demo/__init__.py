@@ -38,7 +38,9 @@ def main() -> int:
         setup_logging("WARNING")
         # "PyNaCl is not installed, voice will NOT be supported": true, and irrelevant here.
         logging.getLogger("discord.client").setLevel(logging.ERROR)
-    content, problems = load_content(settings.content_dir)
+    content, problems = load_content(settings.content_dir,
+                                     with_model=settings.crisis_model == "on",
+                                     backend=settings.crisis_model_backend)
     _print_problems(problems)
     if content is None:
         print("not starting: fix the errors above (run `python -m bot check`)", file=sys.stderr)
