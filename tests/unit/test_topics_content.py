@@ -18,6 +18,7 @@ REQUIRED_IDS = {
     "ptsd", "ptsd-treatment", "trauma-and-addiction", "opioid-use-disorder",
     "opioid-withdrawal", "overdose", "moud", "kratom", "ketamine", "chronic-pain",
     "harm-reduction", "recovery-support", "relapse", "grounding",
+    "medicine-overdose", "safety-plan-988",
 }
 
 # What members are likely to type, and the topic it must lead to.
@@ -42,7 +43,10 @@ ALIASES = [
     ("shakes", "alcohol-benzo-withdrawal"), ("the shakes", "alcohol-benzo-withdrawal"),
     ("alcohol withdrawal", "alcohol-benzo-withdrawal"),
     ("benzo withdrawal", "alcohol-benzo-withdrawal"),
-    ("poison control", "overdose"), ("poison help", "overdose"),
+    ("poison control", "medicine-overdose"), ("poison help", "medicine-overdose"),
+    ("tylenol overdose", "medicine-overdose"), ("took too many pills", "medicine-overdose"),
+    ("988", "safety-plan-988"), ("safety plan", "safety-plan-988"),
+    ("what happens when i call 988", "safety-plan-988"),
     ("tranq", "xylazine-medetomidine"), ("xylazine", "xylazine-medetomidine"),
     ("medetomidine", "xylazine-medetomidine"),
     ("meth", "stimulants"), ("cocaine", "stimulants"), ("crack", "stimulants"),
