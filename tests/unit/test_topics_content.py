@@ -18,7 +18,7 @@ REQUIRED_IDS = {
     "ptsd", "ptsd-treatment", "trauma-and-addiction", "opioid-use-disorder",
     "opioid-withdrawal", "overdose", "moud", "kratom", "ketamine", "chronic-pain",
     "harm-reduction", "recovery-support", "relapse", "grounding",
-    "medicine-overdose", "safety-plan-988",
+    "medicine-overdose", "safety-plan-988", "supporting-a-loved-one",
 }
 
 # What members are likely to type, and the topic it must lead to.
@@ -47,6 +47,8 @@ ALIASES = [
     ("tylenol overdose", "medicine-overdose"), ("took too many pills", "medicine-overdose"),
     ("988", "safety-plan-988"), ("safety plan", "safety-plan-988"),
     ("what happens when i call 988", "safety-plan-988"),
+    ("my son uses", "supporting-a-loved-one"), ("my daughter uses", "supporting-a-loved-one"),
+    ("craft", "supporting-a-loved-one"), ("al-anon", "supporting-a-loved-one"),
     ("tranq", "xylazine-medetomidine"), ("xylazine", "xylazine-medetomidine"),
     ("medetomidine", "xylazine-medetomidine"),
     ("meth", "stimulants"), ("cocaine", "stimulants"), ("crack", "stimulants"),
