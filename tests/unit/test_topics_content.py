@@ -19,6 +19,7 @@ REQUIRED_IDS = {
     "opioid-withdrawal", "overdose", "moud", "kratom", "ketamine", "chronic-pain",
     "harm-reduction", "recovery-support", "relapse", "grounding",
     "medicine-overdose", "safety-plan-988", "supporting-a-loved-one",
+    "finding-treatment",
 }
 
 # What members are likely to type, and the topic it must lead to.
@@ -49,6 +50,8 @@ ALIASES = [
     ("what happens when i call 988", "safety-plan-988"),
     ("my son uses", "supporting-a-loved-one"), ("my daughter uses", "supporting-a-loved-one"),
     ("craft", "supporting-a-loved-one"), ("al-anon", "supporting-a-loved-one"),
+    ("rehab", "finding-treatment"), ("findtreatment.gov", "finding-treatment"),
+    ("find treatment", "finding-treatment"),
     ("tranq", "xylazine-medetomidine"), ("xylazine", "xylazine-medetomidine"),
     ("medetomidine", "xylazine-medetomidine"),
     ("meth", "stimulants"), ("cocaine", "stimulants"), ("crack", "stimulants"),
