@@ -19,7 +19,7 @@ REQUIRED_IDS = {
     "opioid-withdrawal", "overdose", "moud", "kratom", "ketamine", "chronic-pain",
     "harm-reduction", "recovery-support", "relapse", "grounding",
     "medicine-overdose", "safety-plan-988", "supporting-a-loved-one",
-    "finding-treatment",
+    "finding-treatment", "grief-after-loss",
 }
 
 # What members are likely to type, and the topic it must lead to.
@@ -52,6 +52,8 @@ ALIASES = [
     ("craft", "supporting-a-loved-one"), ("al-anon", "supporting-a-loved-one"),
     ("rehab", "finding-treatment"), ("findtreatment.gov", "finding-treatment"),
     ("find treatment", "finding-treatment"),
+    ("grief", "grief-after-loss"), ("bereavement", "grief-after-loss"),
+    ("lost my son", "grief-after-loss"),
     ("tranq", "xylazine-medetomidine"), ("xylazine", "xylazine-medetomidine"),
     ("medetomidine", "xylazine-medetomidine"),
     ("meth", "stimulants"), ("cocaine", "stimulants"), ("crack", "stimulants"),
