@@ -20,6 +20,7 @@ REQUIRED_IDS = {
     "harm-reduction", "recovery-support", "relapse", "grounding",
     "medicine-overdose", "safety-plan-988", "supporting-a-loved-one",
     "finding-treatment", "grief-after-loss",
+    "nightmares-and-sleep",
 }
 
 # What members are likely to type, and the topic it must lead to.
@@ -54,6 +55,8 @@ ALIASES = [
     ("find treatment", "finding-treatment"),
     ("grief", "grief-after-loss"), ("bereavement", "grief-after-loss"),
     ("lost my son", "grief-after-loss"),
+    ("nightmares", "nightmares-and-sleep"), ("insomnia", "nightmares-and-sleep"),
+    ("cant sleep", "nightmares-and-sleep"),
     ("tranq", "xylazine-medetomidine"), ("xylazine", "xylazine-medetomidine"),
     ("medetomidine", "xylazine-medetomidine"),
     ("meth", "stimulants"), ("cocaine", "stimulants"), ("crack", "stimulants"),
