@@ -38,8 +38,9 @@ PUBLISHER_HOSTS: dict[str, tuple[str, ...]] = {
     "HRSA": ("hrsa.gov",),
     "AHRQ": ("ahrq.gov",),
     "VA National Center for PTSD": ("ptsd.va.gov",),
-    "VA": ("va.gov",),
-    "US Department of Veterans Affairs": ("va.gov",),
+    # The Veterans Crisis Line site is run by VA.
+    "VA": ("va.gov", "veteranscrisisline.net"),
+    "US Department of Veterans Affairs": ("va.gov", "veteranscrisisline.net"),
     "WHO": ("who.int",),
     "NHS": ("www.nhs.uk", "nhs.uk"),
     "National Academies": ("nationalacademies.org", "nap.edu"),
