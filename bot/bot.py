@@ -58,9 +58,9 @@ class Tree(app_commands.CommandTree):
         else:
             name = interaction.command.qualified_name if interaction.command else "?"
             original = getattr(error, "original", error)
-            # Only the command name and the exception class: the exception text could
-            # quote what the member typed.
-            log.error("command /%s failed: %s", name, type(original).__name__)
+            # The formatter prints frames and the exception class, never its text, which
+            # could quote what the member typed.
+            log.error("command /%s failed", name, exc_info=original)
             text = "Something went wrong on my side. Please try again in a moment."
         if interaction.type is discord.InteractionType.autocomplete:
             # Autocomplete can only be answered with choices; a message would be refused.
@@ -140,8 +140,8 @@ class RecoveryBot(commands.AutoShardedBot):
         try:
             await self.store.purge_guild(guild.id)
             self.cache.forget_guild(guild.id)
-        except Exception as exc:
-            log.error("could not purge data of a server the bot left: %s", type(exc).__name__)
+        except Exception:
+            log.exception("could not purge data of a server the bot left")
 
     def dispatch(self, event_name: str, /, *args, **kwargs) -> None:
         """Once shutdown has begun, take no new messages: their replies could not be
@@ -190,6 +190,6 @@ async def _within(work, seconds: float, what: str) -> bool:
         log.error("%s did not finish within %.1f s", what, seconds)
         return False
     if task.exception() is not None:
-        log.error("%s failed: %s", what, type(task.exception()).__name__)
+        log.error("%s failed", what, exc_info=task.exception())
         return False
     return True

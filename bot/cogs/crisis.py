@@ -21,7 +21,7 @@ from discord.ext import commands
 
 from bot.cogs.hotline import button_view, resolve_country
 from bot.crisis.gate import SEVERITY_RANK, ReplyGate
-from bot.interactions import NOT_SAVED_YET, answer_when_done
+from bot.interactions import NOT_SAVED_YET, STORAGE_PROBLEM, answer_when_done
 from bot.replies import burst_alert, crisis_reply, moderator_alert
 from bot.ui import CRISIS, to_embed
 
@@ -78,8 +78,8 @@ class Crisis(commands.Cog):
             else:
                 with inflight.track():  # shutdown lets these finish before closing
                     await self._consider(message)
-        except Exception as exc:
-            log.error("crisis handling failed: %s", type(exc).__name__)
+        except Exception:
+            log.exception("crisis handling failed")
 
     async def _consider(self, message: discord.Message) -> None:
         author = message.author
@@ -129,8 +129,8 @@ class Crisis(commands.Cog):
         try:
             return {c.rule.category for c in self.bot.content.detector.explain(text)
                     if c.suppressed_by is None}
-        except Exception as exc:
-            log.error("listing crisis categories failed: %s", type(exc).__name__)
+        except Exception:
+            log.exception("listing crisis categories failed")
             return set()
 
     async def _deliver(self, message: discord.Message, detection, settings) -> None:
@@ -255,10 +255,7 @@ class Crisis(commands.Cog):
 
         def reply(_, error):
             if error is not None:
-                log.error("saving a crisis-replies preference failed: %s",
-                          type(error).__name__)
-                return {"content": "I couldn't save that just now. Nothing was changed; "
-                                   "please try again later."}
+                return {"content": STORAGE_PROBLEM}
             lost = self.bot.cache.storage_problem()
             return {"content": f"{text}\n\n{lost}" if lost else text}
 
@@ -303,15 +300,15 @@ async def _step(what: str, seconds: float, send) -> Sent:
         log.warning("%s failed: %s", what, type(exc).__name__)
         return Sent.UNCERTAIN
     # Anything else is a bug here or in discord.py; the next route may still work.
-    log.error("%s failed unexpectedly: %s", what, type(exc).__name__)
+    log.error("%s failed unexpectedly", what, exc_info=exc)
     return Sent.FAILED
 
 
 def _forget(task: asyncio.Task) -> None:
     _abandoned.discard(task)
     if not task.cancelled() and task.exception() is not None:
-        log.info("a crisis delivery step given up on ended with %s",
-                 type(task.exception()).__name__)
+        log.info("a crisis delivery step given up on ended with an error",
+                 exc_info=task.exception())
 
 
 async def setup(bot) -> None:

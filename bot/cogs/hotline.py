@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import logging
-
 import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.interactions import NOT_SAVED_YET, STORAGE_PROBLEM, answer_when_done
 from bot.replies import hotline_embed
 from bot.ui import TEAL, to_embed
-
-log = logging.getLogger(__name__)
 
 OTHER_COUNTRY_ID = "crisis:other-country"
 
@@ -139,17 +136,14 @@ class Hotline(commands.Cog):
                     "Please pick a country from the list as you type.", ephemeral=True)
                 return
             code = found.code
-        try:
-            await self.bot.cache.set_dm_country(self.bot.pseudonyms(interaction.user.id), code)
-        except Exception as exc:
-            log.error("saving a DM country failed: %s", type(exc).__name__)
-            await interaction.response.send_message(
-                "I couldn't save that just now. Please try again later.", ephemeral=True)
-            return
         text = (f"In DMs I'll show you crisis lines for {directory.resolve(code).name}."
                 if code else "Cleared. In DMs I'll show international options.")
-        await interaction.response.send_message(text, ephemeral=True)
-        self.bot.usage.record(interaction.guild_id, "my_country", code or "", "ok")
+        change = self.bot.cache.set_dm_country(self.bot.pseudonyms(interaction.user.id), code)
+        _, error = await answer_when_done(
+            interaction, change, lambda _, error: {"content": STORAGE_PROBLEM if error else text},
+            pending=NOT_SAVED_YET, what="/my-country")
+        if error is None:
+            self.bot.usage.record(interaction.guild_id, "my_country", code or "", "ok")
 
     @my_country.autocomplete("country")
     async def my_country_autocomplete(self, interaction: discord.Interaction, current: str):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Literal
 
 import discord
@@ -10,9 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.cogs.hotline import country_choices
-from bot.interactions import NOT_SAVED_YET, answer_when_done
-
-log = logging.getLogger(__name__)
+from bot.interactions import NOT_SAVED_YET, STORAGE_PROBLEM, answer_when_done
 
 MODE_TEXT = {"channel": "in the channel", "dm": "by DM", "both": "in the channel and by DM"}
 COOLDOWN_MIN, COOLDOWN_MAX = 1, 1440
@@ -49,9 +46,7 @@ class SettingsGroup(app_commands.Group, name="settings",
                 return {"content": f"{confirmation}\n\n{lost}" if lost else confirmation}
             if isinstance(error, ValueError):
                 return {"content": str(error)}
-            log.error("saving setting %s failed: %s", setting, type(error).__name__)
-            return {"content": "I couldn't save that just now (storage problem). Nothing was "
-                               "changed; please try again later."}
+            return {"content": STORAGE_PROBLEM}
 
         _, error = await answer_when_done(interaction, change(), reply, pending=NOT_SAVED_YET,
                                           what=f"/settings {setting}")

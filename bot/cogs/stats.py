@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import logging
 
 import discord
 from discord import app_commands
@@ -12,8 +11,6 @@ from discord.ext import commands
 
 from bot.interactions import answer_when_done
 from bot.stats import shown, summarize
-
-log = logging.getLogger(__name__)
 
 DAYS_MAX = 365
 
@@ -54,7 +51,6 @@ class Stats(commands.Cog):
 
         def reply(rows, error):
             if error is not None:
-                log.error("reading statistics failed: %s", type(error).__name__)
                 return {"content": "I couldn't read the statistics just now. Please try "
                                    "again later."}
             return {"embed": _embed(summarize(rows, days, today), days)}

@@ -200,8 +200,8 @@ class UsageRecorder:
                 # Shielded: close() cancels this task, and a write cut off half-way could be
                 # committed by the store's thread yet counted as failed (and written twice).
                 await asyncio.shield(self.flush())
-            except Exception as exc:  # never let the task die silently
-                log.error("usage: flush task error (%s)", type(exc).__name__)
+            except Exception:  # never let the task die silently
+                log.exception("usage: flush task error")
 
     async def close(self, attempts: int = 3) -> None:
         """Stop the task and write what is pending, retrying a few times."""

@@ -60,3 +60,50 @@ def test_interaction_and_webhook_tokens_in_urls_are_redacted():
     assert TOKEN not in out
     assert "/interactions/123456789/<token>/callback" in out
     assert out.count("/webhooks/42/<token>") == 2
+
+
+def _raise_chained() -> None:
+    try:
+        {}[MARKER]
+    except KeyError as exc:
+        raise ValueError(f"could not parse {MARKER}") from exc
+
+
+def test_tracebacks_show_frames_and_classes_but_never_exception_text():
+    """log.exception prints where it failed and what failed, never the exception's text,
+    which can quote a member's message; chained causes included."""
+    stream = io.StringIO()
+    setup_logging("DEBUG", stream)
+    try:
+        try:
+            _raise_chained()
+        except ValueError:
+            logging.getLogger("bot.cogs.crisis").exception("crisis handling failed")
+    finally:
+        logging.getLogger().handlers.clear()
+    out = stream.getvalue()
+    assert MARKER not in out
+    assert "crisis handling failed" in out
+    assert "Traceback (most recent call last)" in out
+    assert "_raise_chained" in out
+    assert "KeyError (message not logged)" in out
+    assert "ValueError (message not logged)" in out
+    assert "direct cause" in out
+
+
+def test_a_traceback_cached_by_another_formatter_is_not_reused():
+    """A plain Formatter caches the full traceback on the record; ours formats it again."""
+    stream = io.StringIO()
+    handler = setup_logging("DEBUG", stream)
+    plain = logging.StreamHandler(io.StringIO())
+    logging.getLogger().handlers.insert(0, plain)
+    try:
+        try:
+            raise RuntimeError(MARKER)
+        except RuntimeError:
+            logging.getLogger("bot").exception("failed")
+    finally:
+        logging.getLogger().handlers.clear()
+    assert handler is not plain
+    assert "RuntimeError (message not logged)" in stream.getvalue()
+    assert MARKER not in stream.getvalue()
