@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from enum import StrEnum
 
 import aiohttp
 import discord
@@ -21,6 +20,7 @@ from discord.ext import commands
 
 from bot.cogs.hotline import button_view, resolve_country
 from bot.crisis.gate import SEVERITY_RANK, ReplyGate
+from bot.delivery import Delivered, ReplyMode, Route, Sent, Step, follow, plan
 from bot.interactions import NOT_SAVED_YET, STORAGE_PROBLEM, answer_when_done
 from bot.replies import burst_alert, crisis_reply, moderator_alert
 from bot.ui import CRISIS, to_embed
@@ -34,14 +34,6 @@ ANSWERED_LIMIT = 10_000
 STEP_SECONDS = 3.0
 UNCERTAIN_NOTE = ("In case my reply in the channel didn't reach you, here it is again. "
                   "You don't need to answer me.")
-
-
-class Sent(StrEnum):
-    """How one delivery step ended."""
-
-    OK = "ok"
-    FAILED = "failed"  # refused, or never left: it did not arrive
-    UNCERTAIN = "uncertain"  # cut off after sending: it may or may not have arrived
 
 
 class Crisis(commands.Cog):
@@ -145,66 +137,53 @@ class Crisis(commands.Cog):
                                       also=self._also(message.content)), CRISIS)
         view = button_view(self.bot)
 
-        if guild is None:
-            outcome = "ok" if await self._reply(message, embed, view) is Sent.OK else "failed"
-        else:
-            outcome = await self._deliver_in_guild(message, detection, embed, view, settings,
-                                                   alert_channel)
-        if outcome in ("failed", "alert_fallback"):
+        in_guild = guild is not None
+        mode = settings.reply_mode if settings is not None else ReplyMode.CHANNEL
+        # The channel cap is checked before the first step, except in DM mode where the
+        # channel is only a fallback (checking takes a slot).
+        cap_reached = (in_guild and mode != ReplyMode.DM
+                       and not self.gate.channel_allows(message.channel.id))
+        steps = plan(mode, in_guild=in_guild, cap_reached=cap_reached,
+                     alert_configured=alert_channel is not None)
+        tried: dict[Route, Sent] = {}
+
+        async def attempt(step: Step) -> Sent:
+            if step.if_cap_allows and not self.gate.channel_allows(message.channel.id):
+                return Sent.FAILED
+            if step.route is Route.CHANNEL:
+                sent = await self._reply(message, embed, view)
+            elif step.route is Route.DM:
+                # A reply cut off after sending may not have arrived: the DM says so.
+                note = UNCERTAIN_NOTE if tried.get(Route.CHANNEL) is Sent.UNCERTAIN else None
+                sent = await self._dm(message.author, embed, view, note=note)
+            else:
+                sent = await self._last_resort(alert_channel, settings, message, detection)
+            tried[step.route] = sent
+            return sent
+
+        outcome = await follow(steps, attempt)
+        if cap_reached and alert_channel is not None \
+                and self.gate.burst_alert_due(message.channel.id):
+            # The member first; the moderators' burst alert after.
+            await self._send_alert(alert_channel, settings, burst_alert(
+                channel_mention=message.channel.mention, limit=self.gate.channel_limit,
+                window_seconds=int(self.gate.channel_window)))
+        if outcome in (Delivered.FAILED, Delivered.ALERT_FALLBACK):
             log.warning("crisis reply could not reach the member (%s)", outcome)
         self.bot.usage.record(guild_id, "crisis_reply", key, outcome)
         self.bot.usage.record(guild_id, "crisis_country", country.code)
-        if alerting and outcome != "alert_fallback":  # that path already alerted
+        if alerting and outcome != Delivered.ALERT_FALLBACK:  # that path already alerted
             sent = await self._alert(alert_channel, settings, message, detection)
             self.bot.usage.record(guild_id, "crisis_alert", key, "ok" if sent else "failed")
 
-    async def _deliver_in_guild(self, message, detection, embed, view, settings,
-                                alert_channel) -> str:
-        mode = settings.reply_mode
-        if mode == "dm":
-            # A DM that may have arrived is treated as failed: a second copy in the channel
-            # is better than none.
-            if await self._dm(message.author, embed, view) is Sent.OK:
-                return "ok"
-            if (self.gate.channel_allows(message.channel.id)
-                    and await self._reply(message, embed, view) is Sent.OK):
-                return "channel_fallback"
-            return await self._last_resort(message, detection, settings, alert_channel)
-        public = self.gate.channel_allows(message.channel.id)
-        if not public:
-            # The member first; the moderators' burst alert after.
-            dmed = await self._dm(message.author, embed, view)
-            outcome = "channel_capped" if dmed is Sent.OK else \
-                await self._last_resort(message, detection, settings, alert_channel)
-            if alert_channel is not None and self.gate.burst_alert_due(message.channel.id):
-                await self._send_alert(alert_channel, settings, burst_alert(
-                    channel_mention=message.channel.mention, limit=self.gate.channel_limit,
-                    window_seconds=int(self.gate.channel_window)))
-            return outcome
-        replied = await self._reply(message, embed, view)
-        # A reply cut off after sending may not have arrived: the DM says so, and repeats it.
-        note = UNCERTAIN_NOTE if replied is Sent.UNCERTAIN else None
-        if mode == "both":
-            dmed = await self._dm(message.author, embed, view, note=note)
-            if replied is Sent.OK or dmed is Sent.OK:
-                return "ok" if replied is Sent.OK else "dm_fallback"
-            return await self._last_resort(message, detection, settings, alert_channel)
-        if replied is Sent.OK:
-            return "ok"
-        if await self._dm(message.author, embed, view, note=note) is Sent.OK:
-            return "dm_fallback"
-        return await self._last_resort(message, detection, settings, alert_channel)
-
-    async def _last_resort(self, message, detection, settings, alert_channel) -> str:
+    async def _last_resort(self, alert_channel, settings, message, detection) -> Sent:
         """Neither the channel nor DMs worked: tell the moderators someone needs a person."""
-        if alert_channel is None:
-            return "failed"
         spec = moderator_alert(detection.category, detection.severity, detection.subject,
                                channel_mention=message.channel.mention,
                                member_mention=message.author.mention,
                                jump_url=message.jump_url, replied=False)
-        return "alert_fallback" if await self._send_alert(alert_channel, settings, spec) \
-            else "failed"
+        return Sent.OK if await self._send_alert(alert_channel, settings, spec) \
+            else Sent.FAILED
 
     async def _reply(self, message, embed, view) -> Sent:
         return await _step("crisis reply in channel", self.step_seconds, lambda: message.reply(
