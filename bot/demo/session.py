@@ -328,7 +328,12 @@ class DemoSession:
         deadline = loop.time() + within
         while loop.time() < deadline:
             sent = self.fake.gateway_sent[-1]["s"] if self.fake.gateway_sent else 0
-            ws = bot.ws
+            # The bot is sharded (AutoShardedBot): `bot.ws` stays None; the demo's one
+            # guild and its DMs live on shard 0.
+            try:
+                ws = bot._get_websocket(shard_id=0)
+            except KeyError:
+                ws = None
             received = ws is not None and (ws.sequence or 0) >= sent
             busy = any(t is not me and not t.done() and t.get_name().startswith(_HANDLER_TASKS)
                        for t in asyncio.all_tasks())
