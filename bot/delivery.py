@@ -20,6 +20,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.store.base import Outcome
+
 
 class ReplyMode(StrEnum):
     """Where a server wants crisis replies to go (`/settings reply-mode`)."""
@@ -45,23 +47,12 @@ class Sent(StrEnum):
     UNCERTAIN = "uncertain"  # cut off after sending: it may or may not have arrived
 
 
-class Delivered(StrEnum):
-    """What a delivery counts as in the usage statistics (the `crisis_reply` outcome)."""
-
-    OK = "ok"
-    DM_FALLBACK = "dm_fallback"  # the channel reply failed; the DM arrived
-    CHANNEL_FALLBACK = "channel_fallback"  # DM mode; the DM failed, the channel reply arrived
-    CHANNEL_CAPPED = "channel_capped"  # too many public replies in the channel: DM instead
-    ALERT_FALLBACK = "alert_fallback"  # only the moderators could be told
-    FAILED = "failed"
-
-
 @dataclass(frozen=True)
 class Step:
     """Try `route`; if it is the first step that arrives, the delivery counts as `counts_as`."""
 
     route: Route
-    counts_as: Delivered
+    counts_as: Outcome
     # "both" mode: the DM goes out even when the channel reply arrived.
     even_if_delivered: bool = False
     # DM mode: the channel cap is only consulted (and a slot taken) when this step is reached.
@@ -76,30 +67,30 @@ def plan(mode: ReplyMode | str, *, in_guild: bool, cap_reached: bool,
     check it up front (its channel step carries `if_cap_allows`).
     """
     if not in_guild:
-        return (Step(Route.CHANNEL, Delivered.OK),)
+        return (Step(Route.CHANNEL, Outcome.OK),)
     mode = ReplyMode(mode)
-    alert = (Step(Route.ALERT, Delivered.ALERT_FALLBACK),) if alert_configured else ()
+    alert = (Step(Route.ALERT, Outcome.ALERT_FALLBACK),) if alert_configured else ()
     if mode is ReplyMode.DM:
-        return (Step(Route.DM, Delivered.OK),
-                Step(Route.CHANNEL, Delivered.CHANNEL_FALLBACK, if_cap_allows=True), *alert)
+        return (Step(Route.DM, Outcome.OK),
+                Step(Route.CHANNEL, Outcome.CHANNEL_FALLBACK, if_cap_allows=True), *alert)
     if cap_reached:
-        return (Step(Route.DM, Delivered.CHANNEL_CAPPED), *alert)
-    return (Step(Route.CHANNEL, Delivered.OK),
-            Step(Route.DM, Delivered.DM_FALLBACK, even_if_delivered=mode is ReplyMode.BOTH),
+        return (Step(Route.DM, Outcome.CHANNEL_CAPPED), *alert)
+    return (Step(Route.CHANNEL, Outcome.OK),
+            Step(Route.DM, Outcome.DM_FALLBACK, even_if_delivered=mode is ReplyMode.BOTH),
             *alert)
 
 
 async def follow(steps: tuple[Step, ...], attempt: Callable[[Step], Awaitable[Sent]]
-                 ) -> Delivered:
+                 ) -> Outcome:
     """Try the steps in order until one arrives (plus any that go out regardless).
 
     Only `Sent.OK` counts as arrived: a step that may or may not have arrived is followed
     by the next, since a second copy is better than none.
     """
-    delivered: Delivered | None = None
+    delivered: Outcome | None = None
     for step in steps:
         if delivered is not None and not step.even_if_delivered:
             break
         if await attempt(step) is Sent.OK and delivered is None:
             delivered = step.counts_as
-    return delivered or Delivered.FAILED
+    return delivered or Outcome.FAILED

@@ -18,12 +18,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cogs.hotline import button_view, resolve_country
+from bot.content.replies import burst_alert, crisis_reply, moderator_alert
 from bot.crisis.gate import SEVERITY_RANK, ReplyGate
-from bot.delivery import Delivered, ReplyMode, Route, Sent, Step, follow, plan
+from bot.delivery import ReplyMode, Route, Sent, Step, follow, plan
 from bot.interactions import NOT_SAVED_YET, STORAGE_PROBLEM, answer_when_done
-from bot.replies import burst_alert, crisis_reply, moderator_alert
-from bot.ui import CRISIS, to_embed
+from bot.store.base import Kind, Outcome
+from bot.ui import CRISIS, button_view, resolve_country, to_embed
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +101,8 @@ class Crisis(commands.Cog):
         cooldown = (settings.cooldown_minutes if settings else 30) * 60
         if not self.gate.member_allows((guild.id if guild else 0, author.id),
                                        detection.severity, cooldown):
-            self.bot.usage.record(guild.id if guild else None, "crisis_reply",
-                                  f"{detection.category}/{detection.severity}", "cooldown")
+            self.bot.usage.record(guild.id if guild else None, Kind.CRISIS_REPLY,
+                                  f"{detection.category}/{detection.severity}", Outcome.COOLDOWN)
             return
         self._remember(message.id, detection.severity)
         await self._deliver(message, detection, settings)
@@ -168,13 +168,14 @@ class Crisis(commands.Cog):
             await self._send_alert(alert_channel, settings, burst_alert(
                 channel_mention=message.channel.mention, limit=self.gate.channel_limit,
                 window_seconds=int(self.gate.channel_window)))
-        if outcome in (Delivered.FAILED, Delivered.ALERT_FALLBACK):
+        if outcome in (Outcome.FAILED, Outcome.ALERT_FALLBACK):
             log.warning("crisis reply could not reach the member (%s)", outcome)
-        self.bot.usage.record(guild_id, "crisis_reply", key, outcome)
-        self.bot.usage.record(guild_id, "crisis_country", country.code)
-        if alerting and outcome != Delivered.ALERT_FALLBACK:  # that path already alerted
+        self.bot.usage.record(guild_id, Kind.CRISIS_REPLY, key, outcome)
+        self.bot.usage.record(guild_id, Kind.CRISIS_COUNTRY, country.code)
+        if alerting and outcome != Outcome.ALERT_FALLBACK:  # that path already alerted
             sent = await self._alert(alert_channel, settings, message, detection)
-            self.bot.usage.record(guild_id, "crisis_alert", key, "ok" if sent else "failed")
+            self.bot.usage.record(guild_id, Kind.CRISIS_ALERT, key,
+                                  Outcome.OK if sent else Outcome.FAILED)
 
     async def _last_resort(self, alert_channel, settings, message, detection) -> Sent:
         """Neither the channel nor DMs worked: tell the moderators someone needs a person."""
@@ -243,7 +244,8 @@ class Crisis(commands.Cog):
         _, error = await answer_when_done(interaction, change, reply, pending=NOT_SAVED_YET,
                                           what="/crisis-replies")
         if error is None:
-            self.bot.usage.record(interaction.guild_id, "crisis_opt", "on" if enabled else "off")
+            self.bot.usage.record(interaction.guild_id, Kind.CRISIS_OPT,
+                                  "on" if enabled else "off")
 
 
 # Steps given up on but still running: a reference keeps them alive until they end.

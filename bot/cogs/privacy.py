@@ -6,6 +6,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.store.base import Kind
+
 
 def privacy_text(retention_days: int, source_url: str | None) -> str:
     where = (f"The code is open source: {source_url}" if source_url else
@@ -42,7 +44,7 @@ class Privacy(commands.Cog):
                               description=privacy_text(self.bot.settings.retention_days,
                                                        self.bot.settings.source_url))
         await interaction.response.send_message(embed=embed, ephemeral=True)
-        self.bot.usage.record(interaction.guild_id, "privacy")
+        self.bot.usage.record(interaction.guild_id, Kind.PRIVACY)
 
 
 async def setup(bot) -> None:

@@ -8,8 +8,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cogs.hotline import country_choices
 from bot.interactions import NOT_SAVED_YET, STORAGE_PROBLEM, answer_when_done
+from bot.store.base import Kind
+from bot.ui import country_choices
 
 MODE_TEXT = {"channel": "in the channel", "dm": "by DM", "both": "in the channel and by DM"}
 COOLDOWN_MIN, COOLDOWN_MAX = 1, 1440
@@ -51,7 +52,7 @@ class SettingsGroup(app_commands.Group, name="settings",
         _, error = await answer_when_done(interaction, change(), reply, pending=NOT_SAVED_YET,
                                           what=f"/settings {setting}")
         if error is None:
-            self.bot.usage.record(interaction.guild_id, "settings_change", setting)
+            self.bot.usage.record(interaction.guild_id, Kind.SETTINGS_CHANGE, setting)
 
     def _update(self, interaction: discord.Interaction, **changes):
         return lambda: self.bot.cache.update_guild(interaction.guild_id, **changes)
@@ -99,7 +100,7 @@ class SettingsGroup(app_commands.Group, name="settings",
         for name, value in rows:
             embed.add_field(name=name, value=value[:1024], inline=False)
         await interaction.response.send_message(embed=embed, ephemeral=True)
-        self.bot.usage.record(interaction.guild_id, "settings_show")
+        self.bot.usage.record(interaction.guild_id, Kind.SETTINGS_SHOW)
 
     @app_commands.command(name="region", description="Country whose crisis lines I show here")
     @app_commands.describe(country="Country name or code; leave empty to use the server's "

@@ -11,6 +11,7 @@ from discord.ext import commands
 
 from bot.interactions import answer_when_done
 from bot.stats import shown, summarize
+from bot.store.base import Kind
 
 DAYS_MAX = 365
 
@@ -57,7 +58,7 @@ class Stats(commands.Cog):
 
         _, error = await answer_when_done(interaction, read(), reply, what="/stats")
         if error is None:
-            self.bot.usage.record(interaction.guild_id, "stats")
+            self.bot.usage.record(interaction.guild_id, Kind.STATS)
 
 
 def _embed(report, days: int) -> discord.Embed:

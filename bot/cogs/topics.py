@@ -7,6 +7,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.content.topics import clean_query
+from bot.store.base import Kind, Outcome
 from bot.ui import TEAL, to_embed
 
 NAME_MAX = 100
@@ -34,7 +35,7 @@ class Topics(commands.Cog):
             await interaction.response.send_message(
                 "Please give a short topic name, like `ptsd` or `naloxone`. "
                 "`/topics` lists them all.", ephemeral=True)
-            self.bot.usage.record(guild_id, "topic", "", "bad_input")
+            self.bot.usage.record(guild_id, Kind.TOPIC, "", Outcome.BAD_INPUT)
             return
         # Autocomplete picks arrive as ids; anything else typed must be an exact id, title
         # or alias. Near misses get suggestions rather than a guess.
@@ -46,11 +47,12 @@ class Topics(commands.Cog):
             text = "I don't have a topic by that name."
             text += f" Did you mean:\n{lines}" if lines else " `/topics` lists them all."
             await interaction.response.send_message(text, ephemeral=True)
-            self.bot.usage.record(guild_id, "topic", "", "not_found")
+            self.bot.usage.record(guild_id, Kind.TOPIC, "", Outcome.NOT_FOUND)
             return
         await interaction.response.send_message(embed=to_embed(topic.embed()),
                                                 ephemeral=not share)
-        self.bot.usage.record(guild_id, "topic", topic.id, "shared" if share else "ok")
+        self.bot.usage.record(guild_id, Kind.TOPIC, topic.id,
+                              Outcome.SHARED if share else Outcome.OK)
 
     @topic.autocomplete("name")
     async def topic_autocomplete(self, interaction: discord.Interaction,
@@ -66,7 +68,7 @@ class Topics(commands.Cog):
         embed.set_footer(text="Use /topic name:<topic>. Answers are only visible to you "
                               "unless you choose share.")
         await interaction.response.send_message(embed=embed, ephemeral=True)
-        self.bot.usage.record(interaction.guild_id, "topics")
+        self.bot.usage.record(interaction.guild_id, Kind.TOPICS)
 
 
 async def setup(bot) -> None:

@@ -6,7 +6,8 @@ import itertools
 
 import pytest
 
-from bot.delivery import Delivered, ReplyMode, Route, Sent, Step, follow, plan
+from bot.delivery import ReplyMode, Route, Sent, Step, follow, plan
+from bot.store.base import Outcome
 
 ANY = frozenset(Sent)
 NOT_OK = frozenset({Sent.FAILED, Sent.UNCERTAIN})
@@ -16,52 +17,52 @@ BOTH_CAP = (False, True)
 # (modes, cap reached, channel reply, DM, alert channel configured, alert) ->
 # (routes actually sent, in order; what the delivery counts as). The channel cap applies
 # to the channel reply only; in DM mode it is consulted when the channel is the fallback.
-TABLE: list[tuple[tuple, tuple[tuple[Route, ...], Delivered]]] = [
+TABLE: list[tuple[tuple, tuple[tuple[Route, ...], Outcome]]] = [
     # Channel mode, cap not reached: channel, then DM, then the moderators.
-    ((("channel",), (False,), OK, ANY, BOTH_CAP, ANY), ((Route.CHANNEL,), Delivered.OK)),
+    ((("channel",), (False,), OK, ANY, BOTH_CAP, ANY), ((Route.CHANNEL,), Outcome.OK)),
     ((("channel",), (False,), NOT_OK, OK, BOTH_CAP, ANY),
-     ((Route.CHANNEL, Route.DM), Delivered.DM_FALLBACK)),
+     ((Route.CHANNEL, Route.DM), Outcome.DM_FALLBACK)),
     ((("channel", "both"), (False,), NOT_OK, NOT_OK, (False,), ANY),
-     ((Route.CHANNEL, Route.DM), Delivered.FAILED)),
+     ((Route.CHANNEL, Route.DM), Outcome.FAILED)),
     ((("channel", "both"), (False,), NOT_OK, NOT_OK, (True,), OK),
-     ((Route.CHANNEL, Route.DM, Route.ALERT), Delivered.ALERT_FALLBACK)),
+     ((Route.CHANNEL, Route.DM, Route.ALERT), Outcome.ALERT_FALLBACK)),
     ((("channel", "both"), (False,), NOT_OK, NOT_OK, (True,), NOT_OK),
-     ((Route.CHANNEL, Route.DM, Route.ALERT), Delivered.FAILED)),
+     ((Route.CHANNEL, Route.DM, Route.ALERT), Outcome.FAILED)),
     # Both: the DM goes out even after the channel reply arrived.
     ((("both",), (False,), OK, ANY, BOTH_CAP, ANY),
-     ((Route.CHANNEL, Route.DM), Delivered.OK)),
+     ((Route.CHANNEL, Route.DM), Outcome.OK)),
     ((("both",), (False,), NOT_OK, OK, BOTH_CAP, ANY),
-     ((Route.CHANNEL, Route.DM), Delivered.DM_FALLBACK)),
+     ((Route.CHANNEL, Route.DM), Outcome.DM_FALLBACK)),
     # Channel cap reached: no channel reply; DM, then the moderators.
     ((("channel", "both"), (True,), ANY, OK, BOTH_CAP, ANY),
-     ((Route.DM,), Delivered.CHANNEL_CAPPED)),
+     ((Route.DM,), Outcome.CHANNEL_CAPPED)),
     ((("channel", "both"), (True,), ANY, NOT_OK, (False,), ANY),
-     ((Route.DM,), Delivered.FAILED)),
+     ((Route.DM,), Outcome.FAILED)),
     ((("channel", "both"), (True,), ANY, NOT_OK, (True,), OK),
-     ((Route.DM, Route.ALERT), Delivered.ALERT_FALLBACK)),
+     ((Route.DM, Route.ALERT), Outcome.ALERT_FALLBACK)),
     ((("channel", "both"), (True,), ANY, NOT_OK, (True,), NOT_OK),
-     ((Route.DM, Route.ALERT), Delivered.FAILED)),
+     ((Route.DM, Route.ALERT), Outcome.FAILED)),
     # DM mode: DM, then the channel if the cap allows, then the moderators.
-    ((("dm",), BOTH_CAP, ANY, OK, BOTH_CAP, ANY), ((Route.DM,), Delivered.OK)),
+    ((("dm",), BOTH_CAP, ANY, OK, BOTH_CAP, ANY), ((Route.DM,), Outcome.OK)),
     ((("dm",), (False,), OK, NOT_OK, BOTH_CAP, ANY),
-     ((Route.DM, Route.CHANNEL), Delivered.CHANNEL_FALLBACK)),
+     ((Route.DM, Route.CHANNEL), Outcome.CHANNEL_FALLBACK)),
     ((("dm",), (False,), NOT_OK, NOT_OK, (False,), ANY),
-     ((Route.DM, Route.CHANNEL), Delivered.FAILED)),
+     ((Route.DM, Route.CHANNEL), Outcome.FAILED)),
     ((("dm",), (False,), NOT_OK, NOT_OK, (True,), OK),
-     ((Route.DM, Route.CHANNEL, Route.ALERT), Delivered.ALERT_FALLBACK)),
+     ((Route.DM, Route.CHANNEL, Route.ALERT), Outcome.ALERT_FALLBACK)),
     ((("dm",), (False,), NOT_OK, NOT_OK, (True,), NOT_OK),
-     ((Route.DM, Route.CHANNEL, Route.ALERT), Delivered.FAILED)),
-    ((("dm",), (True,), ANY, NOT_OK, (False,), ANY), ((Route.DM,), Delivered.FAILED)),
+     ((Route.DM, Route.CHANNEL, Route.ALERT), Outcome.FAILED)),
+    ((("dm",), (True,), ANY, NOT_OK, (False,), ANY), ((Route.DM,), Outcome.FAILED)),
     ((("dm",), (True,), ANY, NOT_OK, (True,), OK),
-     ((Route.DM, Route.ALERT), Delivered.ALERT_FALLBACK)),
+     ((Route.DM, Route.ALERT), Outcome.ALERT_FALLBACK)),
     ((("dm",), (True,), ANY, NOT_OK, (True,), NOT_OK),
-     ((Route.DM, Route.ALERT), Delivered.FAILED)),
+     ((Route.DM, Route.ALERT), Outcome.FAILED)),
 ]
 
 CASES = list(itertools.product(ReplyMode, BOTH_CAP, Sent, Sent, BOTH_CAP, Sent))
 
 
-def expected(case: tuple) -> tuple[tuple[Route, ...], Delivered]:
+def expected(case: tuple) -> tuple[tuple[Route, ...], Outcome]:
     rows = [result for conditions, result in TABLE
             if all(value in allowed for value, allowed in zip(case, conditions, strict=True))]
     assert len(rows) == 1, f"{case} matches {len(rows)} rows of the table"
@@ -69,7 +70,7 @@ def expected(case: tuple) -> tuple[tuple[Route, ...], Delivered]:
 
 
 async def run(mode: ReplyMode, cap_reached: bool, channel: Sent, dm: Sent,
-              alert_configured: bool, alert: Sent) -> tuple[tuple[Route, ...], Delivered]:
+              alert_configured: bool, alert: Sent) -> tuple[tuple[Route, ...], Outcome]:
     """Plan and follow one delivery the way the crisis cog does, with the step results
     given; returns the routes that were sent and the outcome."""
     # The cap is checked before the first step, except in DM mode.
@@ -106,8 +107,8 @@ async def test_a_dm_to_the_bot_is_answered_in_that_dm_whatever_the_server_mode(
         mode: ReplyMode) -> None:
     steps = plan(mode, in_guild=False, cap_reached=False, alert_configured=True)
     assert [s.route for s in steps] == [Route.CHANNEL]
-    for result, outcome in ((Sent.OK, Delivered.OK), (Sent.FAILED, Delivered.FAILED),
-                            (Sent.UNCERTAIN, Delivered.FAILED)):
+    for result, outcome in ((Sent.OK, Outcome.OK), (Sent.FAILED, Outcome.FAILED),
+                            (Sent.UNCERTAIN, Outcome.FAILED)):
         async def attempt(step: Step, result: Sent = result) -> Sent:
             return result
         assert await follow(steps, attempt) is outcome

@@ -132,6 +132,21 @@ def test_every_discord_locale_is_listed(directory):
     assert {str(loc) for loc in Locale} <= set(data["locales"])
 
 
+@pytest.mark.parametrize(("in_server", "region", "locale", "dm_choice", "code"), [
+    (True, "GB", "en-US", "US", "GB"),  # the configured region wins
+    (True, "nowhere", "en-US", None, "INTL"),  # an unknown region is not second-guessed
+    (True, None, "en-US", "GB", "US"),  # else the server's language setting
+    (True, None, "en-GB", None, "GB"),
+    (True, None, None, "GB", "INTL"),  # a member's DM choice is not used in servers
+    (False, "GB", "en-GB", "US", "US"),  # in DMs, the member's own choice
+    (False, None, None, None, "INTL"),
+])
+def test_the_country_a_member_sees(directory, in_server, region, locale, dm_choice, code):
+    country = directory.for_member(in_server=in_server, region=region, locale=locale,
+                                   dm_choice=dm_choice)
+    assert country.code == code
+
+
 @pytest.mark.parametrize(("query", "code"), [
     ("usa", "US"), ("united states", "US"), ("uk", "GB"), ("england", "GB"), ("irl", "IE"),
     ("germny", "DE"), ("nz", "NZ"), ("aus", "AU"), ("zealand", "NZ"), ("brasil", "BR"),
