@@ -10,6 +10,8 @@ import sys
 
 import aiohttp
 import discord
+import discord.gateway
+import discord.http
 import yarl
 
 from bot.content.bundle import Content
@@ -80,6 +82,8 @@ class BotRunner:
         self._previous_endpoints = apply_endpoints(self.settings)
         self.bot = RecoveryBot(self.settings, self.content, store, pseudonyms,
                                guild_ready_timeout=self.guild_ready_timeout)
+        if self.settings.discord_token is None:  # load_settings refuses this for `run`
+            raise StartupError("DISCORD_TOKEN is not set. Fix: set it to the bot's token")
         token = self.settings.discord_token.get_secret_value()
         try:
             await self.bot.login(token)

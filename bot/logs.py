@@ -17,6 +17,7 @@ import re
 import sys
 import traceback
 from types import TracebackType
+from typing import TextIO
 
 import yarl
 
@@ -105,7 +106,7 @@ def _format(te: traceback.TracebackException, lines: list[str], seen: set[int]) 
     lines.append(f"{qualified} (message not logged)\n")
 
 
-def setup_logging(level: str, stream=None) -> logging.Handler:
+def setup_logging(level: str, stream: TextIO | None = None) -> logging.Handler:
     """Log to stderr (or `stream`) at `level`, with payload redaction on the handler and
     tracebacks without exception messages."""
     handler = logging.StreamHandler(stream or sys.stderr)

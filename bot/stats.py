@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from bot.store.base import Kind, Outcome
+from bot.store.base import Kind, Outcome, UsageRow
 
 SPARKS = "▁▂▃▄▅▆▇█"
 # Small crisis counts could point at one person in a small server.
@@ -45,7 +46,7 @@ def sparkline(values: list[int]) -> str:
                    for v in values)
 
 
-def summarize(rows, days: int, today: dt.date) -> StatsReport:
+def summarize(rows: Iterable[UsageRow], days: int, today: dt.date) -> StatsReport:
     """Fold usage rows (day, kind, key, outcome, count) of the last `days` days."""
     first = today - dt.timedelta(days=days - 1)
     report = StatsReport(days=days, daily=[0] * days)

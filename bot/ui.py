@@ -3,12 +3,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import discord
 from discord import app_commands
 
 from bot.content.embeds import EmbedSpec
 from bot.content.replies import hotline_embed
 from bot.store.base import Kind, Outcome
+
+if TYPE_CHECKING:
+    from bot.bot import RecoveryBot
+    from bot.content.hotlines import Country
 
 TEAL = discord.Colour(0x2A9D8F)
 CRISIS = discord.Colour(0xE76F51)
@@ -27,7 +34,7 @@ def to_embed(spec: EmbedSpec, colour: discord.Colour = TEAL) -> discord.Embed:
 OTHER_COUNTRY_ID = "crisis:other-country"
 
 
-def resolve_country(bot, guild: discord.Guild | None, user_id: int):
+def resolve_country(bot: RecoveryBot, guild: discord.Guild | None, user_id: int) -> Country:
     """The country whose lines a person should see (see `HotlineDirectory.for_member`)."""
     hotlines = bot.content.hotlines
     if guild is None:
@@ -38,7 +45,7 @@ def resolve_country(bot, guild: discord.Guild | None, user_id: int):
                                locale=str(locale) if locale else None)
 
 
-async def country_choices(bot, current: str) -> list[app_commands.Choice[str]]:
+async def country_choices(bot: RecoveryBot, current: str) -> list[app_commands.Choice[str]]:
     """Autocomplete over country names and ISO codes."""
     return [app_commands.Choice(name=f"{c.name} ({c.code})"[:100], value=c.code)
             for c in bot.content.hotlines.search(current[:60], limit=25)]
@@ -47,7 +54,8 @@ async def country_choices(bot, current: str) -> list[app_commands.Choice[str]]:
 class CountrySelect(discord.ui.Select):
     """One alphabetical group of countries; a message carries one select per group."""
 
-    def __init__(self, bot, countries, placeholder: str = "Choose a country"):
+    def __init__(self, bot: RecoveryBot, countries: Sequence[Country],
+                 placeholder: str = "Choose a country") -> None:
         self.bot = bot
         super().__init__(placeholder=placeholder[:150],
                          options=[discord.SelectOption(label=c.name[:100], value=c.code)
@@ -63,7 +71,7 @@ class CountrySelect(discord.ui.Select):
 class OtherCountryView(discord.ui.View):
     """Persistent button under every crisis reply; survives restarts by its custom_id."""
 
-    def __init__(self, bot):
+    def __init__(self, bot: RecoveryBot) -> None:
         super().__init__(timeout=None)
         self.bot = bot
 
@@ -75,7 +83,7 @@ class OtherCountryView(discord.ui.View):
                                                 view=country_picker(self.bot), ephemeral=True)
 
 
-def country_picker(bot) -> discord.ui.View:
+def country_picker(bot: RecoveryBot) -> discord.ui.View:
     """Selects that together reach every country (a select holds only 25 options)."""
     view = discord.ui.View(timeout=600)
     groups = bot.content.hotlines.picker_groups()
@@ -87,7 +95,7 @@ def country_picker(bot) -> discord.ui.View:
     return view
 
 
-def button_view(bot) -> OtherCountryView:
+def button_view(bot: RecoveryBot) -> OtherCountryView:
     """The button to attach to a message, without discord.py keeping a view per message.
 
     A view sent while still running is stored for its message forever (timeout=None), so

@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import discord
@@ -24,6 +26,14 @@ from bot.delivery import ReplyMode, Route, Sent, Step, follow, plan
 from bot.interactions import NOT_SAVED_YET, STORAGE_PROBLEM, answer_when_done
 from bot.store.base import Kind, Outcome
 from bot.ui import CRISIS, button_view, resolve_country, to_embed
+
+if TYPE_CHECKING:
+    from bot.bot import RecoveryBot
+    from bot.content.embeds import EmbedSpec
+    from bot.crisis.detector import Detection
+    from bot.store.base import GuildSettings
+
+Member = discord.User | discord.Member
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +49,7 @@ UNCERTAIN_NOTE = ("In case my reply in the channel didn't reach you, here it is 
 class Crisis(commands.Cog):
     """Notices crisis language and answers with help; `/crisis-replies` to opt out."""
 
-    def __init__(self, bot, gate: ReplyGate | None = None):
+    def __init__(self, bot: RecoveryBot, gate: ReplyGate | None = None):
         self.bot = bot
         self.gate = gate or ReplyGate()
         self.step_seconds = STEP_SECONDS
@@ -125,7 +135,8 @@ class Crisis(commands.Cog):
             log.exception("listing crisis categories failed")
             return set()
 
-    async def _deliver(self, message: discord.Message, detection, settings) -> None:
+    async def _deliver(self, message: discord.Message, detection: Detection,
+                       settings: GuildSettings | None) -> None:
         guild = message.guild
         guild_id = guild.id if guild else None
         key = f"{detection.category}/{detection.severity}"
@@ -162,54 +173,66 @@ class Crisis(commands.Cog):
             return sent
 
         outcome = await follow(steps, attempt)
-        if cap_reached and alert_channel is not None \
+        if cap_reached and alert_channel is not None and settings is not None \
                 and self.gate.burst_alert_due(message.channel.id):
             # The member first; the moderators' burst alert after.
             await self._send_alert(alert_channel, settings, burst_alert(
-                channel_mention=message.channel.mention, limit=self.gate.channel_limit,
+                channel_mention=f"<#{message.channel.id}>", limit=self.gate.channel_limit,
                 window_seconds=int(self.gate.channel_window)))
         if outcome in (Outcome.FAILED, Outcome.ALERT_FALLBACK):
             log.warning("crisis reply could not reach the member (%s)", outcome)
         self.bot.usage.record(guild_id, Kind.CRISIS_REPLY, key, outcome)
         self.bot.usage.record(guild_id, Kind.CRISIS_COUNTRY, country.code)
-        if alerting and outcome != Outcome.ALERT_FALLBACK:  # that path already alerted
+        # The alert fallback has already told the moderators.
+        if alerting and alert_channel and settings and outcome != Outcome.ALERT_FALLBACK:
             sent = await self._alert(alert_channel, settings, message, detection)
             self.bot.usage.record(guild_id, Kind.CRISIS_ALERT, key,
                                   Outcome.OK if sent else Outcome.FAILED)
 
-    async def _last_resort(self, alert_channel, settings, message, detection) -> Sent:
+    async def _last_resort(self, alert_channel: discord.abc.Messageable | None,
+                           settings: GuildSettings | None, message: discord.Message,
+                           detection: Detection) -> Sent:
         """Neither the channel nor DMs worked: tell the moderators someone needs a person."""
         spec = moderator_alert(detection.category, detection.severity, detection.subject,
-                               channel_mention=message.channel.mention,
+                               channel_mention=f"<#{message.channel.id}>",
                                member_mention=message.author.mention,
                                jump_url=message.jump_url, replied=False)
+        if alert_channel is None or settings is None:  # not planned without an alert channel
+            return Sent.FAILED
         return Sent.OK if await self._send_alert(alert_channel, settings, spec) \
             else Sent.FAILED
 
-    async def _reply(self, message, embed, view) -> Sent:
+    async def _reply(self, message: discord.Message, embed: discord.Embed,
+                     view: discord.ui.View) -> Sent:
         return await _step("crisis reply in channel", self.step_seconds, lambda: message.reply(
             embed=embed, view=view, mention_author=False))
 
-    async def _dm(self, user, embed, view, note: str | None = None) -> Sent:
+    async def _dm(self, user: Member, embed: discord.Embed, view: discord.ui.View,
+                  note: str | None = None) -> Sent:
         return await _step("crisis reply by DM", self.step_seconds,
                            lambda: user.send(content=note, embed=embed, view=view))
 
     # --- moderator alerts ------------------------------------------------------------
 
-    def _alert_channel(self, guild, settings):
+    def _alert_channel(self, guild: discord.Guild | None,
+                       settings: GuildSettings | None) -> discord.abc.Messageable | None:
         if guild is None or settings is None or not settings.alert_channel_id:
             return None
-        return guild.get_channel_or_thread(settings.alert_channel_id) or \
-            self.bot.get_partial_messageable(settings.alert_channel_id, guild_id=guild.id)
+        channel = guild.get_channel_or_thread(settings.alert_channel_id)
+        if isinstance(channel, discord.abc.Messageable):
+            return channel
+        return self.bot.get_partial_messageable(settings.alert_channel_id, guild_id=guild.id)
 
-    async def _alert(self, channel, settings, message, detection) -> bool:
+    async def _alert(self, channel: discord.abc.Messageable, settings: GuildSettings,
+                     message: discord.Message, detection: Detection) -> bool:
         spec = moderator_alert(detection.category, detection.severity, detection.subject,
-                               channel_mention=message.channel.mention,
+                               channel_mention=f"<#{message.channel.id}>",
                                member_mention=message.author.mention,
                                jump_url=message.jump_url)
         return await self._send_alert(channel, settings, spec)
 
-    async def _send_alert(self, channel, settings, spec) -> bool:
+    async def _send_alert(self, channel: discord.abc.Messageable, settings: GuildSettings,
+                          spec: EmbedSpec) -> bool:
         role_id = settings.alert_role_id
         content = f"<@&{role_id}>" if role_id else None
         mentions = discord.AllowedMentions(roles=[discord.Object(role_id)]) if role_id \
@@ -233,7 +256,7 @@ class Crisis(commands.Cog):
                 "`/hotline` still shows crisis lines any time, and `/crisis-replies "
                 "enabled:True` turns replies back on.")
 
-        def reply(_, error):
+        def reply(_: object, error: BaseException | None) -> dict[str, Any]:
             if error is not None:
                 return {"content": STORAGE_PROBLEM}
             lost = self.bot.cache.storage_problem()
@@ -252,7 +275,7 @@ class Crisis(commands.Cog):
 _abandoned: set[asyncio.Task] = set()
 
 
-async def _step(what: str, seconds: float, send) -> Sent:
+async def _step(what: str, seconds: float, send: Callable[[], Awaitable[object]]) -> Sent:
     """Run one delivery step, waiting at most `seconds`; never raises an ordinary error.
 
     A step that takes too long is left to finish in the background rather than cancelled:
@@ -292,5 +315,5 @@ def _forget(task: asyncio.Task) -> None:
                  exc_info=task.exception())
 
 
-async def setup(bot) -> None:
+async def setup(bot: RecoveryBot) -> None:
     await bot.add_cog(Crisis(bot))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -11,11 +13,14 @@ from bot.interactions import NOT_SAVED_YET, STORAGE_PROBLEM, answer_when_done
 from bot.store.base import Kind, Outcome
 from bot.ui import OtherCountryView, button_view, country_choices, resolve_country, to_embed
 
+if TYPE_CHECKING:
+    from bot.bot import RecoveryBot
+
 
 class Hotline(commands.Cog):
     """Crisis lines on request; works in servers and DMs."""
 
-    def __init__(self, bot):
+    def __init__(self, bot: RecoveryBot) -> None:
         self.bot = bot
 
     @app_commands.command(name="hotline", description="Crisis lines and the emergency number "
@@ -40,7 +45,8 @@ class Hotline(commands.Cog):
         self.bot.usage.record(interaction.guild_id, Kind.HOTLINE, found.code)
 
     @hotline.autocomplete("country")
-    async def hotline_autocomplete(self, interaction: discord.Interaction, current: str):
+    async def hotline_autocomplete(self, interaction: discord.Interaction,
+                                   current: str) -> list[app_commands.Choice[str]]:
         return await country_choices(self.bot, current)
 
     @app_commands.command(name="my-country", description="Set the country whose crisis lines "
@@ -67,10 +73,11 @@ class Hotline(commands.Cog):
             self.bot.usage.record(interaction.guild_id, Kind.MY_COUNTRY, code or "")
 
     @my_country.autocomplete("country")
-    async def my_country_autocomplete(self, interaction: discord.Interaction, current: str):
+    async def my_country_autocomplete(self, interaction: discord.Interaction,
+                                      current: str) -> list[app_commands.Choice[str]]:
         return await country_choices(self.bot, current)
 
 
-async def setup(bot) -> None:
+async def setup(bot: RecoveryBot) -> None:
     bot.add_view(OtherCountryView(bot))
     await bot.add_cog(Hotline(bot))

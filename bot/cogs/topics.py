@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.content.topics import clean_query
+from bot.content.topics import TopicLibrary, clean_query
 from bot.store.base import Kind, Outcome
 from bot.ui import TEAL, to_embed
+
+if TYPE_CHECKING:
+    from bot.bot import RecoveryBot
 
 NAME_MAX = 100
 
@@ -16,11 +21,11 @@ NAME_MAX = 100
 class Topics(commands.Cog):
     """Serves topic summaries. Answers are private unless the member asks to share."""
 
-    def __init__(self, bot):
+    def __init__(self, bot: RecoveryBot) -> None:
         self.bot = bot
 
     @property
-    def library(self):
+    def library(self) -> TopicLibrary:
         return self.bot.content.topics
 
     @app_commands.command(name="topic", description="A short, sourced summary of a topic")
@@ -71,5 +76,5 @@ class Topics(commands.Cog):
         self.bot.usage.record(interaction.guild_id, Kind.TOPICS)
 
 
-async def setup(bot) -> None:
+async def setup(bot: RecoveryBot) -> None:
     await bot.add_cog(Topics(bot))

@@ -401,14 +401,14 @@ def _load_locales(where: str, raw: object, known: set[str],
 
 # Stands in when the file has no INTL entry so callers still get a Country; an error
 # Problem is always reported alongside it, so it never ships.
-_PLACEHOLDER_FALLBACK = Country(
+_PLACEHOLDER_FALLBACK = Country.model_validate(dict(
     code=FALLBACK_CODE, name="International", emergency=["112"],
     emergency_note="Use your local emergency number.",
     source_url="https://findahelpline.com/", verified_on=dt.date(2026, 11, 21),
-    lines=[Line(name="Find A Helpline", chat_url="https://findahelpline.com/", hours="varies",
+    lines=[dict(name="Find A Helpline", chat_url="https://findahelpline.com/", hours="varies",
                 languages=["many"], audience=["crisis"],
                 source_url="https://findahelpline.com/", verified_on=dt.date(2026, 11, 21))],
-)
+))
 
 
 def load_directory(path: Path) -> HotlineDirectory:

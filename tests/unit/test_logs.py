@@ -2,6 +2,7 @@
 
 import io
 import logging
+from collections.abc import Callable
 
 from bot.logs import setup_logging
 
@@ -69,19 +70,27 @@ def _raise_chained() -> None:
         raise ValueError(f"could not parse {MARKER}") from exc
 
 
-def test_tracebacks_show_frames_and_classes_but_never_exception_text():
-    """log.exception prints where it failed and what failed, never the exception's text,
-    which can quote a member's message; chained causes included."""
+def _logged_exception(raise_it: Callable[[], None], *, cached_first: bool = False) -> str:
+    """What the bot's handler writes for log.exception() while `raise_it` fails; with
+    `cached_first`, a plain handler formats (and caches) the traceback before ours."""
     stream = io.StringIO()
     setup_logging("DEBUG", stream)
+    if cached_first:
+        logging.getLogger().handlers.insert(0, logging.StreamHandler(io.StringIO()))
     try:
         try:
-            _raise_chained()
-        except ValueError:
+            raise_it()
+        except Exception:
             logging.getLogger("bot.cogs.crisis").exception("crisis handling failed")
     finally:
         logging.getLogger().handlers.clear()
-    out = stream.getvalue()
+    return stream.getvalue()
+
+
+def test_tracebacks_show_frames_and_classes_but_never_exception_text():
+    """log.exception prints where it failed and what failed, never the exception's text,
+    which can quote a member's message; chained causes included."""
+    out = _logged_exception(_raise_chained)
     assert MARKER not in out
     assert "crisis handling failed" in out
     assert "Traceback (most recent call last)" in out
@@ -93,17 +102,6 @@ def test_tracebacks_show_frames_and_classes_but_never_exception_text():
 
 def test_a_traceback_cached_by_another_formatter_is_not_reused():
     """A plain Formatter caches the full traceback on the record; ours formats it again."""
-    stream = io.StringIO()
-    handler = setup_logging("DEBUG", stream)
-    plain = logging.StreamHandler(io.StringIO())
-    logging.getLogger().handlers.insert(0, plain)
-    try:
-        try:
-            raise RuntimeError(MARKER)
-        except RuntimeError:
-            logging.getLogger("bot").exception("failed")
-    finally:
-        logging.getLogger().handlers.clear()
-    assert handler is not plain
-    assert "RuntimeError (message not logged)" in stream.getvalue()
-    assert MARKER not in stream.getvalue()
+    out = _logged_exception(_raise_chained, cached_first=True)
+    assert "ValueError (message not logged)" in out
+    assert MARKER not in out
