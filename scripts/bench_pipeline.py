@@ -1,6 +1,6 @@
 """Benchmark the whole crisis pipeline: gateway event in -> reply request out.
 
-    python scripts/bench_pipeline.py [--messages 5000] [--crisis-rate 0.01]
+    python -m scripts.bench_pipeline [--messages 5000] [--crisis-rate 0.01]
                                      [--channels 200] [--members 2000] [--seed 1]
 
 Starts the fake Discord (bot/devserver/fake.py) and the real bot, through the same
@@ -41,8 +41,6 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import discord.gateway
 import discord.http
