@@ -8,8 +8,8 @@ import os
 import sys
 import threading
 
+from bot.config import Config, ConfigError, load_config, missing_token_problem
 from bot.problems import Problem, has_errors
-from bot.settings import Settings, SettingsError, load_settings, missing_token_problem
 
 
 def _print_problems(problems: list[Problem]) -> None:
@@ -17,10 +17,10 @@ def _print_problems(problems: list[Problem]) -> None:
         print(p, file=sys.stderr)
 
 
-def _settings() -> Settings | None:
+def _settings() -> Config | None:
     try:
-        return load_settings()
-    except SettingsError as exc:
+        return load_config()
+    except ConfigError as exc:
         _print_problems(exc.problems)
         return None
 

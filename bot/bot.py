@@ -13,9 +13,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.config import Config
 from bot.content.bundle import Content
 from bot.runtime import InFlight, make_runtime
-from bot.settings import Settings
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ EXTENSIONS = (
     "bot.cogs.topics",
     "bot.cogs.hotline",
     "bot.cogs.crisis",
-    "bot.cogs.settings",
+    "bot.cogs.server_settings",
     "bot.cogs.stats",
     "bot.cogs.privacy",
 )
@@ -89,7 +89,7 @@ class RecoveryBot(commands.AutoShardedBot):
     this process; settings, preferences and counts are shared through the store.
     """
 
-    def __init__(self, settings: Settings, content: Content, store: Store,
+    def __init__(self, settings: Config, content: Content, store: Store,
                  pseudonyms: Callable[[int], str], *, guild_ready_timeout: float = 2.0):
 
         intents = discord.Intents.none()

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.app import BotRunner
+from bot.config import Config, load_config
 from bot.content.bundle import Content
 from bot.demo import commands as cmdline
 from bot.demo.world import BOT_NAME, DemoWorld, build_world
@@ -29,7 +30,6 @@ from bot.devserver.fake import (
     INTERACTION_COMPONENT,
     MESSAGE_FLAG_EPHEMERAL,
 )
-from bot.settings import Settings, load_settings
 from bot.store.base import Kind, Outcome
 
 if TYPE_CHECKING:
@@ -445,17 +445,17 @@ class DemoSession:
         return "(No reply.)"
 
 
-def demo_settings(world: DemoWorld, tmp: Path, **overrides: Any) -> Settings:
-    """Settings from the environment and .env, pointed at the local fake.
+def demo_settings(world: DemoWorld, tmp: Path, **overrides: Any) -> Config:
+    """The configuration from the environment and .env, pointed at the local fake.
 
-    Raises SettingsError like `run` for bad values (the token is not needed).
+    Raises ConfigError like `run` for bad values (the token is not needed).
     """
     values: dict[str, Any] = dict(
         discord_token=world.fake.token, database_path=_database_path(tmp),
         discord_api_base=world.fake.api_base, discord_gateway_url=world.fake.gateway_url,
         dev_guild_id=None)
     values.update(overrides)
-    return load_settings(".env", **values)
+    return load_config(".env", **values)
 
 
 def _started(runner: BotRunner) -> RecoveryBot:

@@ -8,11 +8,11 @@ from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from bot.app import StartupError
+from bot.config import ConfigError
 from bot.content.bundle import Content
 from bot.demo import render
 from bot.demo.session import DEMO_COMMANDS, DemoSession
 from bot.demo.world import BOT_NAME, GUILD_NAME
-from bot.settings import SettingsError
 
 if TYPE_CHECKING:
     from prompt_toolkit.completion import CompleteEvent, Completer, Completion
@@ -28,7 +28,7 @@ async def run(content: Content, *, interactive: bool) -> int:
     """Start the bot and the fake, chat until the input ends, then shut both down."""
     try:
         session = await DemoSession.start(content)
-    except SettingsError as exc:
+    except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return 1

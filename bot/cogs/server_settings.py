@@ -22,7 +22,7 @@ COOLDOWN_MIN, COOLDOWN_MAX = 1, 1440
 
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
-class SettingsGroup(app_commands.Group, name="settings",
+class ServerSettingsGroup(app_commands.Group, name="settings",
                     description="Configure the bot for this server (moderators)"):
     def __init__(self, bot: RecoveryBot) -> None:
         super().__init__()
@@ -245,14 +245,16 @@ class SettingsGroup(app_commands.Group, name="settings",
                                 f"Members with <@&{role.id}> will be scanned again.")
 
 
-class Settings(commands.Cog):
+class ServerSettings(commands.Cog):
+    """The `/settings` commands, per server."""
+
     def __init__(self, bot: RecoveryBot) -> None:
         self.bot = bot
-        bot.tree.add_command(SettingsGroup(bot))
+        bot.tree.add_command(ServerSettingsGroup(bot))
 
     async def cog_unload(self) -> None:
         self.bot.tree.remove_command("settings")
 
 
 async def setup(bot: RecoveryBot) -> None:
-    await bot.add_cog(Settings(bot))
+    await bot.add_cog(ServerSettings(bot))
