@@ -8,8 +8,8 @@ import os
 import sys
 import threading
 
-from bot.problems import Problem
-from bot.settings import Settings, SettingsError, load_settings, missing_token_problem
+from bot.config import Config, ConfigError, load_config, missing_token_problem
+from bot.problems import Problem, has_errors
 
 
 def _print_problems(problems: list[Problem]) -> None:
@@ -17,10 +17,10 @@ def _print_problems(problems: list[Problem]) -> None:
         print(p, file=sys.stderr)
 
 
-def _settings() -> Settings | None:
+def _settings() -> Config | None:
     try:
-        return load_settings()
-    except SettingsError as exc:
+        return load_config()
+    except ConfigError as exc:
         _print_problems(exc.problems)
         return None
 
@@ -35,7 +35,7 @@ def cmd_check() -> int:
     content, problems = load_content(settings.content_dir)
     _print_problems(problems)
     if content is None:
-        errors = sum(p.severity == "error" for p in problems)
+        errors = sum(p.is_error for p in problems)
         print(f"check failed: {errors} error(s) in {settings.content_dir}", file=sys.stderr)
         return 1
     warnings = len(problems)
@@ -55,7 +55,7 @@ def cmd_scan(summary: bool) -> int:
     if settings is None:
         return 1
     rules, problems = load_rules(settings.content_dir / "crisis")
-    if any(p.severity == "error" for p in problems):
+    if has_errors(problems):
         _print_problems(problems)
         return 1
     return run_scan(sys.stdin.buffer, sys.stdout, sys.stderr, summary=summary,

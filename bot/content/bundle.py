@@ -8,7 +8,7 @@ from pathlib import Path
 from bot.content.hotlines import HotlineDirectory, load_hotlines
 from bot.content.topics import TopicLibrary, load_topics
 from bot.crisis import Detector, check_examples, load_rules
-from bot.problems import Problem
+from bot.problems import Problem, has_errors
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +37,10 @@ def load_content(content_dir: Path) -> tuple[Content | None, list[Problem]]:
     rules, rule_problems = load_rules(content_dir / "crisis")
     problems += rule_problems
     detector = None
-    if not any(p.severity == "error" for p in rule_problems):
+    if not has_errors(rule_problems):
         # The detector that will serve is the one whose examples are checked.
         detector = Detector(rules)
         problems += check_examples(rules, detector)
-    if detector is None or any(p.severity == "error" for p in problems):
+    if detector is None or has_errors(problems):
         return None, problems
     return Content(topics=topics, hotlines=hotlines, detector=detector), problems

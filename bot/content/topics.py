@@ -14,7 +14,7 @@ from rapidfuzz import fuzz
 
 from bot.content.embeds import EmbedSpec
 from bot.content.yamlfile import load_yaml, validate_mapping
-from bot.problems import ContentError, Problem
+from bot.problems import ContentError, Problem, has_errors
 
 # Publishers whose pages count as authoritative for a topic's evidence.
 AUTHORITATIVE_PUBLISHERS = frozenset({
@@ -292,6 +292,6 @@ def _check_topic(path: Path, topic: Topic, today: dt.date) -> list[Problem]:
 def load_library(directory: Path) -> TopicLibrary:
     """Load topics or raise `ContentError` listing every error."""
     library, problems = load_topics(directory)
-    if any(p.severity == "error" for p in problems):
+    if has_errors(problems):
         raise ContentError(problems)
     return library
