@@ -8,8 +8,8 @@ import os
 import sys
 import threading
 
-from bot.problems import Problem
-from bot.settings import Settings, SettingsError, load_settings, missing_token_problem
+from bot.config import Config, ConfigError, load_config, missing_token_problem
+from bot.problems import Problem, has_errors
 
 
 def _print_problems(problems: list[Problem]) -> None:
@@ -17,10 +17,10 @@ def _print_problems(problems: list[Problem]) -> None:
         print(p, file=sys.stderr)
 
 
-def _settings() -> Settings | None:
+def _settings() -> Config | None:
     try:
-        return load_settings()
-    except SettingsError as exc:
+        return load_config()
+    except ConfigError as exc:
         _print_problems(exc.problems)
         return None
 
@@ -37,7 +37,7 @@ def cmd_check() -> int:
                                      backend=settings.crisis_model_backend)
     _print_problems(problems)
     if content is None:
-        errors = sum(p.severity == "error" for p in problems)
+        errors = sum(p.is_error for p in problems)
         print(f"check failed: {errors} error(s) in {settings.content_dir}", file=sys.stderr)
         return 1
     warnings = len(problems)
@@ -71,7 +71,7 @@ def cmd_scan(summary: bool, rules_only: bool, explain: bool) -> int:
         if model is None:
             # Saying so matters: without the model, scan answers as the rules alone would.
             _print_problems(model_problems)
-            if policy is None or any(p.severity == "error" for p in model_problems):
+            if has_errors(model_problems):
                 return 1
     return run_scan(sys.stdin.buffer, sys.stdout, sys.stderr, summary=summary,
                     detector=detector, model=model, policy=policy, explain=explain)

@@ -10,15 +10,17 @@ import sys
 
 import aiohttp
 import discord
+import discord.gateway
+import discord.http
 import yarl
 
+from bot.config import Config
 from bot.content.bundle import Content
-from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-def apply_endpoints(settings: Settings) -> tuple[str, yarl.URL]:
+def apply_endpoints(settings: Config) -> tuple[str, yarl.URL]:
     """Route REST and gateway traffic through DISCORD_API_BASE / DISCORD_GATEWAY_URL.
 
     discord.py keeps both as class attributes; the previous values are returned so a
@@ -58,7 +60,7 @@ CLOSE_CODES = {
 class BotRunner:
     """Owns the store, the bot and its connection task."""
 
-    def __init__(self, settings: Settings, content: Content, *, guild_ready_timeout: float = 2.0):
+    def __init__(self, settings: Config, content: Content, *, guild_ready_timeout: float = 2.0):
         self.settings = settings
         self.content = content
         self.guild_ready_timeout = guild_ready_timeout
@@ -80,6 +82,8 @@ class BotRunner:
         self._previous_endpoints = apply_endpoints(self.settings)
         self.bot = RecoveryBot(self.settings, self.content, store, pseudonyms,
                                guild_ready_timeout=self.guild_ready_timeout)
+        if self.settings.discord_token is None:  # load_config refuses this for `run`
+            raise StartupError("DISCORD_TOKEN is not set. Fix: set it to the bot's token")
         token = self.settings.discord_token.get_secret_value()
         try:
             await self.bot.login(token)
@@ -128,7 +132,7 @@ class BotRunner:
             self._previous_endpoints = None
 
 
-async def run_until_stopped(settings: Settings, content: Content) -> int:
+async def run_until_stopped(settings: Config, content: Content) -> int:
     """Run the bot until SIGINT or SIGTERM; then flush and exit cleanly."""
     runner = BotRunner(settings, content)
     loop = asyncio.get_running_loop()

@@ -6,15 +6,18 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.config import Config
 from bot.content.bundle import Content
 from bot.crisis.hybrid import Assessor, ModelWorker
 from bot.runtime import InFlight, make_runtime
-from bot.settings import Settings
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +25,7 @@ EXTENSIONS = (
     "bot.cogs.topics",
     "bot.cogs.hotline",
     "bot.cogs.crisis",
-    "bot.cogs.settings",
+    "bot.cogs.server_settings",
     "bot.cogs.stats",
     "bot.cogs.privacy",
 )
@@ -59,9 +62,9 @@ class Tree(app_commands.CommandTree):
         else:
             name = interaction.command.qualified_name if interaction.command else "?"
             original = getattr(error, "original", error)
-            # Only the command name and the exception class: the exception text could
-            # quote what the member typed.
-            log.error("command /%s failed: %s", name, type(original).__name__)
+            # The formatter prints frames and the exception class, never its text, which
+            # could quote what the member typed.
+            log.error("command /%s failed", name, exc_info=original)
             text = "Something went wrong on my side. Please try again in a moment."
         if interaction.type is discord.InteractionType.autocomplete:
             # Autocomplete can only be answered with choices; a message would be refused.
@@ -87,8 +90,8 @@ class RecoveryBot(commands.AutoShardedBot):
     this process; settings, preferences and counts are shared through the store.
     """
 
-    def __init__(self, settings: Settings, content: Content, store, pseudonyms, *,
-                 guild_ready_timeout: float = 2.0):
+    def __init__(self, settings: Config, content: Content, store: Store,
+                 pseudonyms: Callable[[int], str], *, guild_ready_timeout: float = 2.0):
 
         intents = discord.Intents.none()
         intents.guilds = True
@@ -104,7 +107,8 @@ class RecoveryBot(commands.AutoShardedBot):
             allowed_mentions=discord.AllowedMentions.none(),
             max_messages=None,  # no message cache: we never keep message text in memory
             shard_count=settings.shard_count,
-            shard_ids=list(settings.shard_ids) if settings.shard_ids else None,
+            # None means every shard; discord.py's annotation says List[int] only.
+            shard_ids=list(settings.shard_ids) if settings.shard_ids else None,  # pyright: ignore[reportArgumentType]
         )
         self.settings = settings
         self.content = content
@@ -147,10 +151,10 @@ class RecoveryBot(commands.AutoShardedBot):
         try:
             await self.store.purge_guild(guild.id)
             self.cache.forget_guild(guild.id)
-        except Exception as exc:
-            log.error("could not purge data of a server the bot left: %s", type(exc).__name__)
+        except Exception:
+            log.exception("could not purge data of a server the bot left")
 
-    def dispatch(self, event_name: str, /, *args, **kwargs) -> None:
+    def dispatch(self, event_name: str, /, *args: Any, **kwargs: Any) -> None:
         """Once shutdown has begun, take no new messages: their replies could not be
         finished, nor counted, before the connection closes."""
         if self.stopping and event_name in STOP_TAKING:
@@ -186,7 +190,7 @@ class RecoveryBot(commands.AutoShardedBot):
         log.info("shutdown took %.1f s", time.monotonic() - started)
 
 
-async def _within(work, seconds: float, what: str) -> bool:
+async def _within(work: Awaitable[object], seconds: float, what: str) -> bool:
     """Await `work` for at most `seconds`; log a failure or timeout. True if it finished.
 
     On timeout the work is cancelled but not waited for: a database call stuck in its
@@ -199,6 +203,6 @@ async def _within(work, seconds: float, what: str) -> bool:
         log.error("%s did not finish within %.1f s", what, seconds)
         return False
     if task.exception() is not None:
-        log.error("%s failed: %s", what, type(task.exception()).__name__)
+        log.error("%s failed", what, exc_info=task.exception())
         return False
     return True

@@ -6,6 +6,10 @@ defers ("thinking...", which buys 15 minutes) and edits that answer with the res
 change is never reported as failed while it may still be applied: when a write outlasts
 WRITE_SECONDS the member is told it is not saved yet, and gets a followup with the
 outcome when the database answers.
+
+The work's errors are logged here, once, with their traceback (never their message);
+the `reply` callbacks only choose what the member reads. A ValueError is the member's
+input refused (its message is written for them) and is not logged.
 """
 
 from __future__ import annotations
@@ -37,9 +41,17 @@ def _budget(interaction: discord.Interaction) -> float:
     return min(FAST_SECONDS, max(0.0, FAST_SECONDS - age))
 
 
-def _outcome(task: asyncio.Future) -> tuple[Any, BaseException | None]:
+def _outcome(task: asyncio.Future, what: str) -> tuple[Any, BaseException | None]:
     exc = task.exception()
-    return (None, exc) if exc is not None else (task.result(), None)
+    if exc is None:
+        return task.result(), None
+    if not isinstance(exc, ValueError):
+        log.error("%s failed", what, exc_info=exc)
+    return None, exc
+
+
+STORAGE_PROBLEM = ("I couldn't save that just now (storage problem). Nothing was changed; "
+                   "please try again later.")
 
 
 async def answer_when_done(interaction: discord.Interaction, work: Awaitable[T],
@@ -55,14 +67,14 @@ async def answer_when_done(interaction: discord.Interaction, work: Awaitable[T],
     task = asyncio.ensure_future(work)
     done, _ = await asyncio.wait({task}, timeout=_budget(interaction))
     if done:
-        result, error = _outcome(task)
+        result, error = _outcome(task, what)
         await interaction.response.send_message(ephemeral=True, **reply(result, error))
         return result, error
     log.info("%s: the database is slow; deferring the answer", what)
     await interaction.response.defer(ephemeral=True, thinking=True)
     done, _ = await asyncio.wait({task}, timeout=WRITE_SECONDS)
     if done:
-        result, error = _outcome(task)
+        result, error = _outcome(task, what)
         await interaction.edit_original_response(**_edit(reply(result, error)))
         return result, error
     if pending is None:
@@ -78,7 +90,7 @@ async def answer_when_done(interaction: discord.Interaction, work: Awaitable[T],
         log.error("%s: the database never answered; the member was not told the outcome",
                   what)
         return None, TimeoutError()
-    result, error = _outcome(task)
+    result, error = _outcome(task, what)
     await interaction.followup.send(ephemeral=True, **reply(result, error))
     return result, error
 

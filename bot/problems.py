@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal
+
+Severity = Literal["error", "warning"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -12,7 +16,12 @@ class Problem:
     where: str
     what: str
     fix: str = ""
-    severity: str = "error"  # "error" stops the bot; "warning" is reported only
+    severity: Severity = "error"  # "error" stops the bot; "warning" is reported only
+
+    @property
+    def is_error(self) -> bool:
+        """An error stops the bot from starting; a warning is only reported."""
+        return self.severity == "error"
 
     def __str__(self) -> str:
         tail = f" Fix: {self.fix}" if self.fix else ""
@@ -23,8 +32,13 @@ class ContentError(Exception):
     """Raised when content cannot be loaded; carries every problem found, not just the first."""
 
     def __init__(self, problems: list[Problem]):
-        self.problems = [p for p in problems if p.severity == "error"]
+        self.problems = [p for p in problems if p.is_error]
         super().__init__("\n".join(str(p) for p in self.problems) or "content error")
+
+
+def has_errors(problems: Iterable[Problem]) -> bool:
+    """True if any of `problems` stops the bot (a warning does not)."""
+    return any(p.is_error for p in problems)
 
 
 def pydantic_problems(where: str, exc: object) -> list[Problem]:

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 from collections.abc import Iterator
 
-from bot.settings import Settings
+from bot.config import Config
 from bot.store import SettingsCache, Store, UsageRecorder
 
 
@@ -42,7 +42,7 @@ class InFlight:
         return self._running
 
 
-def make_runtime(store: Store, settings: Settings) -> tuple[SettingsCache, UsageRecorder]:
+def make_runtime(store: Store, settings: Config) -> tuple[SettingsCache, UsageRecorder]:
     """The bot's write-through settings cache and usage recorder."""
     usage = UsageRecorder(store, flush_interval=settings.usage_flush_seconds,
                           retention_days=settings.retention_days)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from bot.store.base import Kind, Outcome, UsageRow
 
 SPARKS = "▁▂▃▄▅▆▇█"
 # Small crisis counts could point at one person in a small server.
 SMALL_COUNT_LIMIT = 5
-FALLBACK_OUTCOMES = {"dm_fallback", "channel_fallback", "channel_capped", "alert_fallback",
-                     "failed"}
+FALLBACK_OUTCOMES = frozenset({Outcome.DM_FALLBACK, Outcome.CHANNEL_FALLBACK,
+                               Outcome.CHANNEL_CAPPED, Outcome.ALERT_FALLBACK, Outcome.FAILED})
 
 
 @dataclass
@@ -43,7 +46,7 @@ def sparkline(values: list[int]) -> str:
                    for v in values)
 
 
-def summarize(rows, days: int, today: dt.date) -> StatsReport:
+def summarize(rows: Iterable[UsageRow], days: int, today: dt.date) -> StatsReport:
     """Fold usage rows (day, kind, key, outcome, count) of the last `days` days."""
     first = today - dt.timedelta(days=days - 1)
     report = StatsReport(days=days, daily=[0] * days)
@@ -52,15 +55,15 @@ def summarize(rows, days: int, today: dt.date) -> StatsReport:
         if not first <= day <= today:
             continue
         report.daily[(day - first).days] += row.count
-        if row.kind == "topic" and row.key:
+        if row.kind == Kind.TOPIC and row.key:
             report.topics[row.key] += row.count
-        elif row.kind == "crisis_reply":
-            if row.outcome != "cooldown":
+        elif row.kind == Kind.CRISIS_REPLY:
+            if row.outcome != Outcome.COOLDOWN:
                 report.crisis[row.key] += row.count
             if row.outcome in FALLBACK_OUTCOMES:
                 report.fallbacks[row.outcome] += row.count
-        elif row.kind == "crisis_alert":
+        elif row.kind == Kind.CRISIS_ALERT:
             report.alerts += row.count
-        elif row.kind == "hotline" and row.key:
+        elif row.kind == Kind.HOTLINE and row.key:
             report.hotlines[row.key] += row.count
     return report

@@ -1,6 +1,6 @@
 """Benchmark the whole crisis pipeline: gateway event in -> reply request out.
 
-    python scripts/bench_pipeline.py [--messages 5000] [--crisis-rate 0.01]
+    python -m scripts.bench_pipeline [--messages 5000] [--crisis-rate 0.01]
                                      [--channels 200] [--members 2000] [--seed 1]
 
 Starts the fake Discord (bot/devserver/fake.py) and the real bot, through the same
@@ -42,13 +42,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 import discord.gateway
 import discord.http
 import discord.state
 
 from bot.app import BotRunner
+from bot.config import load_config
 from bot.content.bundle import load_content
 from bot.crisis import detect
 from bot.devserver.fake import (
@@ -62,7 +61,6 @@ from bot.devserver.fake import (
     make_user,
 )
 from bot.paths import bundled_content_dir
-from bot.settings import load_settings
 
 CORPUS = Path(__file__).resolve().parents[1] / "tests" / "data" / "crisis_corpus.jsonl"
 GUILDS = 10
@@ -321,7 +319,7 @@ async def run(args: argparse.Namespace) -> int:
     chans, people = build_world(fake, args.channels, args.members)
     await fake.start()
     tmp = tempfile.TemporaryDirectory()
-    settings = load_settings(None, discord_token=fake.token,
+    settings = load_config(None, discord_token=fake.token,
                              database_path=Path(tmp.name) / "bot.sqlite3",
                              discord_api_base=fake.api_base,
                              discord_gateway_url=fake.gateway_url,

@@ -1,7 +1,7 @@
 """Benchmark the usage recorder: record() throughput, and event-loop stalls during flushes,
 on SQLite and PostgreSQL side by side.
 
-    python scripts/bench_usage.py [--rate 10000] [--seconds 5] [--keys 500] [--interval 1]
+    python -m scripts.bench_usage [--rate 10000] [--seconds 5] [--keys 500] [--interval 1]
                                   [--database-url postgresql://...]
 
 PostgreSQL: --database-url (its tables are created if needed, and counts added to them),
@@ -36,8 +36,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.store import Store, UsageRecorder, open_store
 
@@ -246,9 +244,11 @@ def two_processes(database: str, rate: int, seconds: float, keys: list) -> dict[
             await store.close()
 
     before = asyncio.run(total())
-    cmd = [sys.executable, __file__, "--worker", database, "--rate", str(rate / 2),
-           "--seconds", str(seconds), "--keys", str(len(keys))]
-    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    cmd = [sys.executable, "-m", "scripts.bench_usage", "--worker", database,
+           "--rate", str(rate / 2), "--seconds", str(seconds), "--keys", str(len(keys))]
+    root = Path(__file__).resolve().parents[1]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=root)
+             for _ in range(2)]
     outs = [p.communicate()[0].split() for p in procs]
     if any(p.returncode for p in procs) or any(len(o) != 3 for o in outs):
         raise SystemExit(f"a worker failed: {outs}")

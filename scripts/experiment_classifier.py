@@ -8,17 +8,15 @@ only when no rule hit at all, in first-person chat-sized messages). It never rea
 blind held-out corpora. Prints figures only, never text.
 
 Needs scikit-learn, which the project does not depend on:
-    pip install scikit-learn && python scripts/experiment_classifier.py
+    pip install scikit-learn && python -m scripts.experiment_classifier
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from bot.crisis import default_detector  # noqa: E402
 from bot.crisis.normalize import normalize  # noqa: E402

@@ -13,8 +13,8 @@ Scenarios, each in a fresh fake world and a fresh database:
 For each: replies delivered, fallbacks taken, usage counts kept, seconds to answer and to
 exit. `--bot-dir` picks the checkout whose bot is run (for before/after comparisons):
 
-    .venv/bin/python scripts/fault_drill.py                       # this checkout
-    .venv/bin/python scripts/fault_drill.py --bot-dir ../before   # another checkout
+    .venv/bin/python -m scripts.fault_drill                       # this checkout
+    .venv/bin/python -m scripts.fault_drill --bot-dir ../before   # another checkout
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 from bot.devserver.fake import (  # noqa: E402
     GUILD_TEXT,

@@ -12,20 +12,30 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from enum import StrEnum
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cogs.hotline import button_view, resolve_country
+from bot.content.replies import burst_alert, crisis_reply, moderator_alert
 from bot.crisis.gate import SEVERITY_RANK, ReplyGate
-from bot.crisis.hybrid import Decider, ModelState
-from bot.interactions import NOT_SAVED_YET, answer_when_done
+from bot.crisis.hybrid import ModelState
 from bot.crisis.schema import Severity
-from bot.replies import burst_alert, crisis_reply, moderator_alert
-from bot.ui import CRISIS, to_embed
+from bot.delivery import ReplyMode, Route, Sent, Step, follow, plan
+from bot.interactions import NOT_SAVED_YET, STORAGE_PROBLEM, answer_when_done
+from bot.store.base import Decider, Kind, Outcome
+from bot.ui import CRISIS, button_view, resolve_country, to_embed
+
+if TYPE_CHECKING:
+    from bot.bot import RecoveryBot
+    from bot.content.embeds import EmbedSpec
+    from bot.crisis.detector import Detection
+    from bot.store.base import GuildSettings
+
+Member = discord.User | discord.Member
 
 log = logging.getLogger(__name__)
 
@@ -40,18 +50,10 @@ UNCERTAIN_NOTE = ("In case my reply in the channel didn't reach you, here it is 
                   "You don't need to answer me.")
 
 
-class Sent(StrEnum):
-    """How one delivery step ended."""
-
-    OK = "ok"
-    FAILED = "failed"  # refused, or never left: it did not arrive
-    UNCERTAIN = "uncertain"  # cut off after sending: it may or may not have arrived
-
-
 class Crisis(commands.Cog):
     """Notices crisis language and answers with help; `/crisis-replies` to opt out."""
 
-    def __init__(self, bot, gate: ReplyGate | None = None):
+    def __init__(self, bot: RecoveryBot, gate: ReplyGate | None = None):
         self.bot = bot
         self.gate = gate or ReplyGate()
         self.step_seconds = STEP_SECONDS
@@ -82,8 +84,8 @@ class Crisis(commands.Cog):
             else:
                 with inflight.track():  # shutdown lets these finish before closing
                     await self._consider(message)
-        except Exception as exc:
-            log.error("crisis handling failed: %s", type(exc).__name__)
+        except Exception:
+            log.exception("crisis handling failed")
 
     async def _consider(self, message: discord.Message) -> None:
         author = message.author
@@ -105,8 +107,8 @@ class Crisis(commands.Cog):
         verdict = await self.bot.assessor.assess(message.content)
         if verdict.decided_by in NOTEWORTHY or verdict.model in UNSCORED:
             # Counts only: how often the model added or vetoed, or could not answer in time.
-            self.bot.usage.record(guild.id if guild else None, "crisis_model",
-                                  verdict.decided_by, verdict.model)
+            self.bot.usage.record(guild.id if guild else None, Kind.CRISIS_MODEL,
+                                  verdict.decided_by, Outcome(verdict.model))
         detection = verdict.detection
         if detection is None:
             return
@@ -118,8 +120,8 @@ class Crisis(commands.Cog):
         cooldown = (settings.cooldown_minutes if settings else 30) * 60
         if not self.gate.member_allows((guild.id if guild else 0, author.id),
                                        detection.severity, cooldown):
-            self.bot.usage.record(guild.id if guild else None, "crisis_reply",
-                                  f"{detection.category}/{detection.severity}", "cooldown")
+            self.bot.usage.record(guild.id if guild else None, Kind.CRISIS_REPLY,
+                                  f"{detection.category}/{detection.severity}", Outcome.COOLDOWN)
             return
         self._remember(message.id, detection.severity)
         await self._deliver(message, detection, settings)
@@ -138,11 +140,12 @@ class Crisis(commands.Cog):
         try:
             return {c.rule.category for c in self.bot.content.detector.explain(text)
                     if c.suppressed_by is None}
-        except Exception as exc:
-            log.error("listing crisis categories failed: %s", type(exc).__name__)
+        except Exception:
+            log.exception("listing crisis categories failed")
             return set()
 
-    async def _deliver(self, message: discord.Message, detection, settings) -> None:
+    async def _deliver(self, message: discord.Message, detection: Detection,
+                       settings: GuildSettings | None) -> None:
         guild = message.guild
         guild_id = guild.id if guild else None
         key = f"{detection.category}/{detection.severity}"
@@ -154,91 +157,91 @@ class Crisis(commands.Cog):
                                       also=self._also(message.content)), CRISIS)
         view = button_view(self.bot)
 
-        if guild is None:
-            outcome = "ok" if await self._reply(message, embed, view) is Sent.OK else "failed"
-        else:
-            outcome = await self._deliver_in_guild(message, detection, embed, view, settings,
-                                                   alert_channel)
-        if outcome in ("failed", "alert_fallback"):
-            log.warning("crisis reply could not reach the member (%s)", outcome)
-        self.bot.usage.record(guild_id, "crisis_reply", key, outcome)
-        self.bot.usage.record(guild_id, "crisis_country", country.code)
-        if alerting and outcome != "alert_fallback":  # that path already alerted
-            sent = await self._alert(alert_channel, settings, message, detection)
-            self.bot.usage.record(guild_id, "crisis_alert", key, "ok" if sent else "failed")
+        in_guild = guild is not None
+        mode = settings.reply_mode if settings is not None else ReplyMode.CHANNEL
+        # The channel cap is checked before the first step, except in DM mode where the
+        # channel is only a fallback (checking takes a slot).
+        cap_reached = (in_guild and mode != ReplyMode.DM
+                       and not self.gate.channel_allows(message.channel.id))
+        steps = plan(mode, in_guild=in_guild, cap_reached=cap_reached,
+                     alert_configured=alert_channel is not None)
+        tried: dict[Route, Sent] = {}
 
-    async def _deliver_in_guild(self, message, detection, embed, view, settings,
-                                alert_channel) -> str:
-        mode = settings.reply_mode
-        if mode == "dm":
-            # A DM that may have arrived is treated as failed: a second copy in the channel
-            # is better than none.
-            if await self._dm(message.author, embed, view) is Sent.OK:
-                return "ok"
-            if (self.gate.channel_allows(message.channel.id)
-                    and await self._reply(message, embed, view) is Sent.OK):
-                return "channel_fallback"
-            return await self._last_resort(message, detection, settings, alert_channel)
-        public = self.gate.channel_allows(message.channel.id)
-        if not public:
+        async def attempt(step: Step) -> Sent:
+            if step.if_cap_allows and not self.gate.channel_allows(message.channel.id):
+                return Sent.FAILED
+            if step.route is Route.CHANNEL:
+                sent = await self._reply(message, embed, view)
+            elif step.route is Route.DM:
+                # A reply cut off after sending may not have arrived: the DM says so.
+                note = UNCERTAIN_NOTE if tried.get(Route.CHANNEL) is Sent.UNCERTAIN else None
+                sent = await self._dm(message.author, embed, view, note=note)
+            else:
+                sent = await self._last_resort(alert_channel, settings, message, detection)
+            tried[step.route] = sent
+            return sent
+
+        outcome = await follow(steps, attempt)
+        if cap_reached and alert_channel is not None and settings is not None \
+                and self.gate.burst_alert_due(message.channel.id):
             # The member first; the moderators' burst alert after.
-            dmed = await self._dm(message.author, embed, view)
-            outcome = "channel_capped" if dmed is Sent.OK else \
-                await self._last_resort(message, detection, settings, alert_channel)
-            if alert_channel is not None and self.gate.burst_alert_due(message.channel.id):
-                await self._send_alert(alert_channel, settings, burst_alert(
-                    channel_mention=message.channel.mention, limit=self.gate.channel_limit,
-                    window_seconds=int(self.gate.channel_window)))
-            return outcome
-        replied = await self._reply(message, embed, view)
-        # A reply cut off after sending may not have arrived: the DM says so, and repeats it.
-        note = UNCERTAIN_NOTE if replied is Sent.UNCERTAIN else None
-        if mode == "both":
-            dmed = await self._dm(message.author, embed, view, note=note)
-            if replied is Sent.OK or dmed is Sent.OK:
-                return "ok" if replied is Sent.OK else "dm_fallback"
-            return await self._last_resort(message, detection, settings, alert_channel)
-        if replied is Sent.OK:
-            return "ok"
-        if await self._dm(message.author, embed, view, note=note) is Sent.OK:
-            return "dm_fallback"
-        return await self._last_resort(message, detection, settings, alert_channel)
+            await self._send_alert(alert_channel, settings, burst_alert(
+                channel_mention=f"<#{message.channel.id}>", limit=self.gate.channel_limit,
+                window_seconds=int(self.gate.channel_window)))
+        if outcome in (Outcome.FAILED, Outcome.ALERT_FALLBACK):
+            log.warning("crisis reply could not reach the member (%s)", outcome)
+        self.bot.usage.record(guild_id, Kind.CRISIS_REPLY, key, outcome)
+        self.bot.usage.record(guild_id, Kind.CRISIS_COUNTRY, country.code)
+        # The alert fallback has already told the moderators.
+        if alerting and alert_channel and settings and outcome != Outcome.ALERT_FALLBACK:
+            sent = await self._alert(alert_channel, settings, message, detection)
+            self.bot.usage.record(guild_id, Kind.CRISIS_ALERT, key,
+                                  Outcome.OK if sent else Outcome.FAILED)
 
-    async def _last_resort(self, message, detection, settings, alert_channel) -> str:
+    async def _last_resort(self, alert_channel: discord.abc.Messageable | None,
+                           settings: GuildSettings | None, message: discord.Message,
+                           detection: Detection) -> Sent:
         """Neither the channel nor DMs worked: tell the moderators someone needs a person."""
-        if alert_channel is None:
-            return "failed"
         spec = moderator_alert(detection.category, detection.severity, detection.subject,
-                               channel_mention=message.channel.mention,
+                               channel_mention=f"<#{message.channel.id}>",
                                member_mention=message.author.mention,
                                jump_url=message.jump_url, replied=False)
-        return "alert_fallback" if await self._send_alert(alert_channel, settings, spec) \
-            else "failed"
+        if alert_channel is None or settings is None:  # not planned without an alert channel
+            return Sent.FAILED
+        return Sent.OK if await self._send_alert(alert_channel, settings, spec) \
+            else Sent.FAILED
 
-    async def _reply(self, message, embed, view) -> Sent:
+    async def _reply(self, message: discord.Message, embed: discord.Embed,
+                     view: discord.ui.View) -> Sent:
         return await _step("crisis reply in channel", self.step_seconds, lambda: message.reply(
             embed=embed, view=view, mention_author=False))
 
-    async def _dm(self, user, embed, view, note: str | None = None) -> Sent:
+    async def _dm(self, user: Member, embed: discord.Embed, view: discord.ui.View,
+                  note: str | None = None) -> Sent:
         return await _step("crisis reply by DM", self.step_seconds,
                            lambda: user.send(content=note, embed=embed, view=view))
 
     # --- moderator alerts ------------------------------------------------------------
 
-    def _alert_channel(self, guild, settings):
+    def _alert_channel(self, guild: discord.Guild | None,
+                       settings: GuildSettings | None) -> discord.abc.Messageable | None:
         if guild is None or settings is None or not settings.alert_channel_id:
             return None
-        return guild.get_channel_or_thread(settings.alert_channel_id) or \
-            self.bot.get_partial_messageable(settings.alert_channel_id, guild_id=guild.id)
+        channel = guild.get_channel_or_thread(settings.alert_channel_id)
+        if isinstance(channel, discord.abc.Messageable):
+            return channel
+        return self.bot.get_partial_messageable(settings.alert_channel_id, guild_id=guild.id)
 
-    async def _alert(self, channel, settings, message, detection) -> bool:
+    async def _alert(self, channel: discord.abc.Messageable, settings: GuildSettings,
+                     message: discord.Message, detection: Detection) -> bool:
         spec = moderator_alert(detection.category, detection.severity, detection.subject,
-                               channel_mention=message.channel.mention,
+                               channel_mention=f"<#{message.channel.id}>",
                                member_mention=message.author.mention,
                                jump_url=message.jump_url)
         return await self._send_alert(channel, settings, spec)
 
-    async def _send_alert(self, channel, settings, spec) -> bool:
+    async def _send_alert(self, channel: discord.abc.Messageable, settings: GuildSettings,
+                          spec: EmbedSpec) -> bool:
         role_id = settings.alert_role_id
         content = f"<@&{role_id}>" if role_id else None
         mentions = discord.AllowedMentions(roles=[discord.Object(role_id)]) if role_id \
@@ -262,12 +265,9 @@ class Crisis(commands.Cog):
                 "`/hotline` still shows crisis lines any time, and `/crisis-replies "
                 "enabled:True` turns replies back on.")
 
-        def reply(_, error):
+        def reply(_: object, error: BaseException | None) -> dict[str, Any]:
             if error is not None:
-                log.error("saving a crisis-replies preference failed: %s",
-                          type(error).__name__)
-                return {"content": "I couldn't save that just now. Nothing was changed; "
-                                   "please try again later."}
+                return {"content": STORAGE_PROBLEM}
             lost = self.bot.cache.storage_problem()
             return {"content": f"{text}\n\n{lost}" if lost else text}
 
@@ -276,14 +276,15 @@ class Crisis(commands.Cog):
         _, error = await answer_when_done(interaction, change, reply, pending=NOT_SAVED_YET,
                                           what="/crisis-replies")
         if error is None:
-            self.bot.usage.record(interaction.guild_id, "crisis_opt", "on" if enabled else "off")
+            self.bot.usage.record(interaction.guild_id, Kind.CRISIS_OPT,
+                                  "on" if enabled else "off")
 
 
 # Steps given up on but still running: a reference keeps them alive until they end.
 _abandoned: set[asyncio.Task] = set()
 
 
-async def _step(what: str, seconds: float, send) -> Sent:
+async def _step(what: str, seconds: float, send: Callable[[], Awaitable[object]]) -> Sent:
     """Run one delivery step, waiting at most `seconds`; never raises an ordinary error.
 
     A step that takes too long is left to finish in the background rather than cancelled:
@@ -312,16 +313,16 @@ async def _step(what: str, seconds: float, send) -> Sent:
         log.warning("%s failed: %s", what, type(exc).__name__)
         return Sent.UNCERTAIN
     # Anything else is a bug here or in discord.py; the next route may still work.
-    log.error("%s failed unexpectedly: %s", what, type(exc).__name__)
+    log.error("%s failed unexpectedly", what, exc_info=exc)
     return Sent.FAILED
 
 
 def _forget(task: asyncio.Task) -> None:
     _abandoned.discard(task)
     if not task.cancelled() and task.exception() is not None:
-        log.info("a crisis delivery step given up on ended with %s",
-                 type(task.exception()).__name__)
+        log.info("a crisis delivery step given up on ended with an error",
+                 exc_info=task.exception())
 
 
-async def setup(bot) -> None:
+async def setup(bot: RecoveryBot) -> None:
     await bot.add_cog(Crisis(bot))

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import discord
 from discord import app_commands
 from discord.ext import commands
+
+from bot.store.base import Kind
+
+if TYPE_CHECKING:
+    from bot.bot import RecoveryBot
 
 
 def privacy_text(retention_days: int, source_url: str | None) -> str:
@@ -32,7 +39,7 @@ def privacy_text(retention_days: int, source_url: str | None) -> str:
 
 
 class Privacy(commands.Cog):
-    def __init__(self, bot):
+    def __init__(self, bot: RecoveryBot) -> None:
         self.bot = bot
 
     @app_commands.command(name="privacy", description="What this bot stores and what it never "
@@ -42,8 +49,8 @@ class Privacy(commands.Cog):
                               description=privacy_text(self.bot.settings.retention_days,
                                                        self.bot.settings.source_url))
         await interaction.response.send_message(embed=embed, ephemeral=True)
-        self.bot.usage.record(interaction.guild_id, "privacy")
+        self.bot.usage.record(interaction.guild_id, Kind.PRIVACY)
 
 
-async def setup(bot) -> None:
+async def setup(bot: RecoveryBot) -> None:
     await bot.add_cog(Privacy(bot))

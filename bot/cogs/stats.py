@@ -4,27 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import logging
+from collections import Counter
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.interactions import answer_when_done
-from bot.stats import shown, summarize
+from bot.stats import StatsReport, shown, summarize
+from bot.store.base import Kind, UsageRow
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from bot.bot import RecoveryBot
 
 DAYS_MAX = 365
 
 
-def _lines(counter, crisis: bool, limit: int = 10) -> str:
+def _lines(counter: Counter[str], crisis: bool, limit: int = 10) -> str:
     return "\n".join(f"{key}: {shown(n, crisis)}" for key, n in counter.most_common(limit)) \
         or "none"
 
 
 class Stats(commands.Cog):
-    def __init__(self, bot):
+    def __init__(self, bot: RecoveryBot) -> None:
         self.bot = bot
 
     @app_commands.command(name="stats", description="How the bot was used in this server")
@@ -45,26 +48,25 @@ class Stats(commands.Cog):
             return
         today = dt.datetime.now(dt.UTC).date()
 
-        async def read():
+        async def read() -> list[UsageRow]:
             # Flush first so the moderator sees what happened a moment ago. Shielded: a
             # flush cut off by the answer deadline would lose its batch of counts.
             await asyncio.shield(self.bot.usage.flush())
             return await self.bot.store.usage_summary(interaction.guild_id,
                                                       today - dt.timedelta(days=days - 1))
 
-        def reply(rows, error):
+        def reply(rows: list[UsageRow] | None, error: BaseException | None) -> dict[str, Any]:
             if error is not None:
-                log.error("reading statistics failed: %s", type(error).__name__)
                 return {"content": "I couldn't read the statistics just now. Please try "
                                    "again later."}
-            return {"embed": _embed(summarize(rows, days, today), days)}
+            return {"embed": _embed(summarize(rows or [], days, today), days)}
 
         _, error = await answer_when_done(interaction, read(), reply, what="/stats")
         if error is None:
-            self.bot.usage.record(interaction.guild_id, "stats")
+            self.bot.usage.record(interaction.guild_id, Kind.STATS)
 
 
-def _embed(report, days: int) -> discord.Embed:
+def _embed(report: StatsReport, days: int) -> discord.Embed:
     embed = discord.Embed(title=f"Usage in the last {days} day(s)",
                           colour=discord.Colour.teal(),
                           description=f"Daily activity: `{report.sparkline()}`")
@@ -81,5 +83,5 @@ def _embed(report, days: int) -> discord.Embed:
     return embed
 
 
-async def setup(bot) -> None:
+async def setup(bot: RecoveryBot) -> None:
     await bot.add_cog(Stats(bot))

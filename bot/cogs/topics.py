@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.content.topics import clean_query
+from bot.content.topics import TopicLibrary, clean_query
+from bot.store.base import Kind, Outcome
 from bot.ui import TEAL, to_embed
+
+if TYPE_CHECKING:
+    from bot.bot import RecoveryBot
 
 NAME_MAX = 100
 
@@ -15,11 +21,11 @@ NAME_MAX = 100
 class Topics(commands.Cog):
     """Serves topic summaries. Answers are private unless the member asks to share."""
 
-    def __init__(self, bot):
+    def __init__(self, bot: RecoveryBot) -> None:
         self.bot = bot
 
     @property
-    def library(self):
+    def library(self) -> TopicLibrary:
         return self.bot.content.topics
 
     @app_commands.command(name="topic", description="A short, sourced summary of a topic")
@@ -34,7 +40,7 @@ class Topics(commands.Cog):
             await interaction.response.send_message(
                 "Please give a short topic name, like `ptsd` or `naloxone`. "
                 "`/topics` lists them all.", ephemeral=True)
-            self.bot.usage.record(guild_id, "topic", "", "bad_input")
+            self.bot.usage.record(guild_id, Kind.TOPIC, "", Outcome.BAD_INPUT)
             return
         # Autocomplete picks arrive as ids; anything else typed must be an exact id, title
         # or alias. Near misses get suggestions rather than a guess.
@@ -46,11 +52,12 @@ class Topics(commands.Cog):
             text = "I don't have a topic by that name."
             text += f" Did you mean:\n{lines}" if lines else " `/topics` lists them all."
             await interaction.response.send_message(text, ephemeral=True)
-            self.bot.usage.record(guild_id, "topic", "", "not_found")
+            self.bot.usage.record(guild_id, Kind.TOPIC, "", Outcome.NOT_FOUND)
             return
         await interaction.response.send_message(embed=to_embed(topic.embed()),
                                                 ephemeral=not share)
-        self.bot.usage.record(guild_id, "topic", topic.id, "shared" if share else "ok")
+        self.bot.usage.record(guild_id, Kind.TOPIC, topic.id,
+                              Outcome.SHARED if share else Outcome.OK)
 
     @topic.autocomplete("name")
     async def topic_autocomplete(self, interaction: discord.Interaction,
@@ -66,8 +73,8 @@ class Topics(commands.Cog):
         embed.set_footer(text="Use /topic name:<topic>. Answers are only visible to you "
                               "unless you choose share.")
         await interaction.response.send_message(embed=embed, ephemeral=True)
-        self.bot.usage.record(interaction.guild_id, "topics")
+        self.bot.usage.record(interaction.guild_id, Kind.TOPICS)
 
 
-async def setup(bot) -> None:
+async def setup(bot: RecoveryBot) -> None:
     await bot.add_cog(Topics(bot))

@@ -11,7 +11,7 @@ from bot.crisis import Detector, check_examples, load_rules
 from bot.crisis.hybrid import Policy, load_crisis_model
 from bot.crisis.model import CrisisModel
 from bot.crisis.onnx_encoder import Backend
-from bot.problems import Problem
+from bot.problems import Problem, has_errors
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +44,7 @@ def load_content(content_dir: Path, *, with_model: bool = True, backend: str = "
     rules, rule_problems = load_rules(content_dir / "crisis")
     problems += rule_problems
     detector = None
-    if not any(p.severity == "error" for p in rule_problems):
+    if not has_errors(rule_problems):
         # The detector that will serve is the one whose examples are checked.
         detector = Detector(rules)
         problems += check_examples(rules, detector)
@@ -53,7 +53,7 @@ def load_content(content_dir: Path, *, with_model: bool = True, backend: str = "
         model, policy, model_problems = load_crisis_model(content_dir / "crisis" / "model",
                                                           Backend(backend))
         problems += model_problems
-    if detector is None or any(p.severity == "error" for p in problems):
+    if detector is None or has_errors(problems):
         return None, problems
     return Content(topics=topics, hotlines=hotlines, detector=detector, crisis_model=model,
                    crisis_policy=policy), problems

@@ -24,7 +24,7 @@ from rapidfuzz import fuzz
 
 from bot.content.topics import clean_query
 from bot.content.yamlfile import load_yaml, validate_mapping
-from bot.problems import ContentError, Problem
+from bot.problems import ContentError, Problem, has_errors
 
 FALLBACK_CODE = "INTL"
 STALE_AFTER_DAYS = 365
@@ -37,7 +37,7 @@ MAX_COUNTRIES = SELECT_OPTIONS * PICKER_GROUPS
 
 
 class Audience(StrEnum):
-    """Who a line is for, and so in which replies it may appear (see `bot.replies`)."""
+    """Who a line is for, and so in which replies it may appear (see `bot.content.replies`)."""
 
     CRISIS = "crisis"                  # anyone in crisis: suicide, self-harm, distress
     YOUTH = "youth"                    # a crisis line for young people
@@ -197,6 +197,17 @@ class HotlineDirectory:
         """`get(code)`, or the international fallback when the code is unknown or empty."""
         return self.get(code) or self.fallback
 
+    def for_member(self, *, in_server: bool, region: str | None = None,
+                   locale: str | None = None, dm_choice: str | None = None) -> Country:
+        """The country whose lines a person should see.
+
+        In a server: the configured region, else the server's preferred locale, else the
+        international fallback. In DMs: the member's own choice, else the fallback.
+        """
+        if in_server:
+            return self.resolve(region or self.country_for_locale(locale))
+        return self.resolve(dm_choice)
+
     def country_for_locale(self, locale: str | None) -> str | None:
         """The ISO code a Discord locale points to ('en-US' -> 'US'), or None if ambiguous."""
         if not locale:
@@ -271,7 +282,7 @@ def load_hotlines(path: Path,
         problems.append(Problem(f"{where}: field 'countries'",
                                 f"has {len(countries)} entries; the country picker shows at "
                                 f"most {MAX_COUNTRIES}",
-                                "merge entries, or change the picker in bot/cogs/hotline.py"))
+                                "merge entries, or change the picker in bot/ui.py"))
     if not any(c.is_fallback for c in countries):
         if not errs and isinstance(data, dict) and FALLBACK_CODE not in declared:
             problems.append(Problem(f"{where}: field 'countries'",
@@ -390,19 +401,19 @@ def _load_locales(where: str, raw: object, known: set[str],
 
 # Stands in when the file has no INTL entry so callers still get a Country; an error
 # Problem is always reported alongside it, so it never ships.
-_PLACEHOLDER_FALLBACK = Country(
+_PLACEHOLDER_FALLBACK = Country.model_validate(dict(
     code=FALLBACK_CODE, name="International", emergency=["112"],
     emergency_note="Use your local emergency number.",
     source_url="https://findahelpline.com/", verified_on=dt.date(2026, 11, 21),
-    lines=[Line(name="Find A Helpline", chat_url="https://findahelpline.com/", hours="varies",
+    lines=[dict(name="Find A Helpline", chat_url="https://findahelpline.com/", hours="varies",
                 languages=["many"], audience=["crisis"],
                 source_url="https://findahelpline.com/", verified_on=dt.date(2026, 11, 21))],
-)
+))
 
 
 def load_directory(path: Path) -> HotlineDirectory:
     """Load the directory or raise `ContentError` listing every error."""
     directory, problems = load_hotlines(path)
-    if any(p.severity == "error" for p in problems):
+    if has_errors(problems):
         raise ContentError(problems)
     return directory

@@ -14,7 +14,7 @@ from rapidfuzz import fuzz
 
 from bot.content.embeds import EmbedSpec
 from bot.content.yamlfile import load_yaml, validate_mapping
-from bot.problems import ContentError, Problem
+from bot.problems import ContentError, Problem, has_errors
 
 # Publishers whose pages count as authoritative for a topic's evidence.
 AUTHORITATIVE_PUBLISHERS = frozenset({
@@ -38,8 +38,9 @@ PUBLISHER_HOSTS: dict[str, tuple[str, ...]] = {
     "HRSA": ("hrsa.gov",),
     "AHRQ": ("ahrq.gov",),
     "VA National Center for PTSD": ("ptsd.va.gov",),
-    "VA": ("va.gov",),
-    "US Department of Veterans Affairs": ("va.gov",),
+    # The Veterans Crisis Line site is run by VA.
+    "VA": ("va.gov", "veteranscrisisline.net"),
+    "US Department of Veterans Affairs": ("va.gov", "veteranscrisisline.net"),
     "WHO": ("who.int",),
     "NHS": ("www.nhs.uk", "nhs.uk"),
     "National Academies": ("nationalacademies.org", "nap.edu"),
@@ -291,6 +292,6 @@ def _check_topic(path: Path, topic: Topic, today: dt.date) -> list[Problem]:
 def load_library(directory: Path) -> TopicLibrary:
     """Load topics or raise `ContentError` listing every error."""
     library, problems = load_topics(directory)
-    if any(p.severity == "error" for p in problems):
+    if has_errors(problems):
         raise ContentError(problems)
     return library

@@ -17,7 +17,8 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     """SafeLoader that refuses duplicate keys, which PyYAML would otherwise drop silently."""
 
 
-def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False):
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode,
+                       deep: bool = False) -> dict[Any, Any]:
     seen: set[Any] = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
@@ -28,7 +29,7 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: b
     return loader.construct_mapping(node, deep=deep)
 
 
-def _construct_timestamp(loader: _UniqueKeyLoader, node: yaml.ScalarNode):
+def _construct_timestamp(loader: _UniqueKeyLoader, node: yaml.ScalarNode) -> object:
     # PyYAML raises a bare ValueError for an impossible date such as 2027-02-30,
     # which would lose the file and line; re-raise it as a YAML error that has both.
     try:

@@ -31,19 +31,11 @@ from bot.crisis.model import CrisisModel, Score
 from bot.crisis.onnx_encoder import Backend
 from bot.crisis.schema import Severity
 from bot.problems import Problem, pydantic_problems
+from bot.store.base import Decider
 
 log = logging.getLogger(__name__)
 
 MODEL_RULE = "model"
-
-
-class Decider(StrEnum):
-    """Which part settled a message."""
-
-    RULES = "rules"  # a rule fired and the model agreed, or the model was not asked
-    MODEL = "model"  # no rule fired; the model was confident on its own
-    MODEL_VETO = "model_veto"  # a rule fired on wording the model reads as no crisis
-    NOBODY = "nobody"  # neither found a crisis
 
 
 class ModelState(StrEnum):

@@ -22,13 +22,13 @@ def _print_problems(problems: list[Problem]) -> None:
 
 def main() -> int:
     """Start the demo; interactive on a terminal, line-by-line plain text otherwise."""
+    from bot.config import ConfigError, load_config
     from bot.content.bundle import load_content
     from bot.logs import setup_logging
-    from bot.settings import SettingsError, load_settings
 
     try:
-        settings = load_settings()
-    except SettingsError as exc:
+        settings = load_config()
+    except ConfigError as exc:
         _print_problems(exc.problems)
         return 1
     # The bot's INFO lines would interleave with the chat; LOG_LEVEL still turns them on.

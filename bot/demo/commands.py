@@ -142,7 +142,8 @@ def parse(command: Mapping[str, Any], rest: str, resolver: Resolver) -> ParsedCo
     return ParsedCommand(command["name"], path, options, resolved, leaf)
 
 
-def _split_values(rest: str, declared: Mapping[str, Any], name: str, leaf, path) -> dict[str, str]:
+def _split_values(rest: str, declared: Mapping[str, Any], name: str,
+                  leaf: Mapping[str, Any], path: list[str]) -> dict[str, str]:
     """'name:post traumatic share:True' -> {'name': 'post traumatic', 'share': 'True'}.
 
     Text before the first `option:` goes to the first required option (or the only one),

@@ -11,7 +11,7 @@ from rich.markdown import Markdown
 from rich.panel import Panel
 from rich.text import Text
 
-from bot.demo.session import Note, Output, Shown
+from bot.demo.session import Choice, Note, Output, Shown
 from bot.demo.world import BOT_NAME
 
 ONLY_YOU = "(only you can see this)"
@@ -47,7 +47,7 @@ def choice_lines(shown: Shown) -> list[str]:
     return lines
 
 
-def _choice(choice) -> str:
+def _choice(choice: Choice) -> str:
     return f"[{choice.number}] {choice.label}" + (" (disabled)" if choice.disabled else "")
 
 

@@ -16,9 +16,10 @@ import tempfile
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.app import BotRunner
+from bot.config import Config, load_config
 from bot.content.bundle import Content
 from bot.demo import commands as cmdline
 from bot.demo.world import BOT_NAME, DemoWorld, build_world
@@ -29,18 +30,12 @@ from bot.devserver.fake import (
     INTERACTION_COMPONENT,
     MESSAGE_FLAG_EPHEMERAL,
 )
-from bot.settings import Settings, load_settings
+from bot.store.base import Kind, Outcome
+
+if TYPE_CHECKING:
+    from bot.bot import RecoveryBot
 
 # Tasks discord.py starts for an event, a slash command and a component press.
-def _last_sequence(bot) -> int:
-    """The last gateway sequence number the bot has read, over all its shards."""
-    # AutoShardedBot keeps one websocket per shard and no `bot.ws`; ShardInfo exposes the
-    # shard only through its private `_parent`.
-    sockets = [getattr(getattr(info, "_parent", None), "ws", None)
-               for info in getattr(bot, "shards", {}).values()] or [bot.ws]
-    return max((ws.sequence or 0 for ws in sockets if ws is not None), default=0)
-
-
 _HANDLER_TASKS = ("discord.py: ", "discord-ui-view-dispatch", "CommandTree-invoker")
 SETTLE_TIMEOUT = 15.0
 BUTTON, SELECT = 2, 3
@@ -122,10 +117,11 @@ class DemoSession:
         self.choices: list[Choice] = []
         self.finished = False
         self._usage_seen: list[tuple[str, str, str]] = []
-        bot = runner.bot
+        bot = _started(runner)
         record = bot.usage.record
 
-        def watched(guild_id, kind, key="", outcome="ok"):
+        def watched(guild_id: int | None, kind: Kind, key: str = "",
+                    outcome: Outcome = Outcome.OK) -> None:
             # Lets the demo say why the bot stayed quiet (e.g. the cooldown); usage events
             # carry a kind, key and outcome, never text.
             self._usage_seen.append((kind, key, outcome))
@@ -146,7 +142,7 @@ class DemoSession:
             settings = demo_settings(world, Path(tmp.name))
             runner = BotRunner(settings, content, guild_ready_timeout=0.1)
             await runner.start()
-            await asyncio.wait_for(runner.bot.wait_until_ready(), timeout=30)
+            await asyncio.wait_for(_started(runner).wait_until_ready(), timeout=30)
         except BaseException:
             if runner is not None:
                 await runner.stop()
@@ -330,14 +326,20 @@ class DemoSession:
 
     async def settle(self, within: float = SETTLE_TIMEOUT) -> bool:
         """Wait until the bot has read every event sent so far and finished handling it."""
-        bot = self.runner.bot
+        bot = _started(self.runner)
         me = asyncio.current_task()
         idle_polls = 0
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
         while loop.time() < deadline:
             sent = self.fake.gateway_sent[-1]["s"] if self.fake.gateway_sent else 0
-            received = _last_sequence(bot) >= sent
+            # The bot is sharded (AutoShardedBot): `bot.ws` stays None; the demo's one
+            # guild and its DMs live on shard 0.
+            try:
+                ws = bot._get_websocket(shard_id=0)
+            except KeyError:
+                ws = None
+            received = ws is not None and (ws.sequence or 0) >= sent
             busy = any(t is not me and not t.done() and t.get_name().startswith(_HANDLER_TASKS)
                        for t in asyncio.all_tasks())
             idle_polls = idle_polls + 1 if received and not busy else 0
@@ -372,7 +374,7 @@ class DemoSession:
         channel = self.fake.channels.get(channel_id) or {}
         place = "direct message" if channel.get("type") == DM else \
             f"#{self.world.name_of_channel(channel_id) or channel.get('name', '?')}"
-        settings = self.runner.bot.cache.guild(self.world.guild_id)
+        settings = _started(self.runner).cache.guild(self.world.guild_id)
         ref = (msg.get("message_reference") or {}).get("message_id")
         shown = Shown(
             place=place,
@@ -389,7 +391,7 @@ class DemoSession:
     def _number_choices(self, shown: Shown, msg: dict[str, Any], channel_id: int) -> None:
         for row in msg.get("components") or []:
             for comp in row.get("components") or []:
-                base = dict(message_id=int(msg["id"]), channel_id=channel_id,
+                base: dict[str, Any] = dict(message_id=int(msg["id"]), channel_id=channel_id,
                             custom_id=comp.get("custom_id", ""),
                             component_type=comp["type"], disabled=bool(comp.get("disabled")))
                 if comp["type"] == BUTTON:
@@ -433,7 +435,7 @@ class DemoSession:
             if kind == "crisis_reply" and outcome == "cooldown":
                 category, _, severity = key.partition("/")
                 # DMs have no server settings; the crisis cog then uses 30 minutes.
-                minutes = self.runner.bot.cache.guild(self.world.guild_id).cooldown_minutes \
+                minutes = _started(self.runner).cache.guild(self.world.guild_id).cooldown_minutes \
                     if self.where is Where.CHANNEL else 30
                 return (f"(No reply. {BOT_NAME} noticed {category.replace('_', '-')} language "
                         f"({severity}), but it already answered you less than {minutes} "
@@ -443,14 +445,21 @@ class DemoSession:
         return "(No reply.)"
 
 
-def demo_settings(world: DemoWorld, tmp: Path, **overrides: Any) -> Settings:
-    """Settings from the environment and .env, pointed at the local fake.
+def demo_settings(world: DemoWorld, tmp: Path, **overrides: Any) -> Config:
+    """The configuration from the environment and .env, pointed at the local fake.
 
-    Raises SettingsError like `run` for bad values (the token is not needed).
+    Raises ConfigError like `run` for bad values (the token is not needed).
     """
     values: dict[str, Any] = dict(
         discord_token=world.fake.token, database_path=_database_path(tmp),
         discord_api_base=world.fake.api_base, discord_gateway_url=world.fake.gateway_url,
         dev_guild_id=None)
     values.update(overrides)
-    return load_settings(".env", **values)
+    return load_config(".env", **values)
+
+
+def _started(runner: BotRunner) -> RecoveryBot:
+    """The runner's bot, which exists from `runner.start()` on."""
+    if runner.bot is None:
+        raise RuntimeError("the demo's bot has not been started")
+    return runner.bot

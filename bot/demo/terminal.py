@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from bot.app import StartupError
+from bot.config import ConfigError
 from bot.content.bundle import Content
 from bot.demo import render
 from bot.demo.session import DEMO_COMMANDS, DemoSession
 from bot.demo.world import BOT_NAME, GUILD_NAME
-from bot.settings import SettingsError
+
+if TYPE_CHECKING:
+    from prompt_toolkit.completion import CompleteEvent, Completer, Completion
+    from prompt_toolkit.document import Document
 
 BANNER = (f"{BOT_NAME} demo: the real bot, running against a local stand-in for Discord "
           f"(no token, no network). You are a member of {GUILD_NAME!r}, in #general.\n"
@@ -23,7 +28,7 @@ async def run(content: Content, *, interactive: bool) -> int:
     """Start the bot and the fake, chat until the input ends, then shut both down."""
     try:
         session = await DemoSession.start(content)
-    except SettingsError as exc:
+    except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return 1
@@ -87,16 +92,18 @@ async def _interactive(session: DemoSession) -> None:
         render.print_rich(console, await session.handle(line))
 
 
-def _completer(session: DemoSession):
+def _completer(session: DemoSession) -> Completer:
     from prompt_toolkit.completion import Completer, Completion
 
     class DemoCompleter(Completer):
         """Command and option names from the synced commands; values from the bot."""
 
-        def get_completions(self, document, complete_event) -> Iterable[Completion]:
+        def get_completions(self, document: Document,
+                            complete_event: CompleteEvent) -> Iterable[Completion]:
             yield from static_completions(session, document.text_before_cursor)
 
-        async def get_completions_async(self, document, complete_event):
+        async def get_completions_async(self, document: Document, complete_event: CompleteEvent
+                                        ) -> AsyncGenerator[Completion, None]:
             text = document.text_before_cursor
             found = False
             for completion in static_completions(session, text):
@@ -111,7 +118,7 @@ def _completer(session: DemoSession):
     return DemoCompleter()
 
 
-def static_completions(session: DemoSession, text: str):
+def static_completions(session: DemoSession, text: str) -> Iterator[Completion]:
     """Command names, subcommands, option names and fixed choices for `text`."""
     from prompt_toolkit.completion import Completion
 

@@ -515,7 +515,7 @@ class _GatewayConnection:
         self.identified = False
         self.intents = 0
         self.session_id: str | None = None
-        self.shard = (0, 1)  # [shard_id, num_shards] from IDENTIFY
+        self.shard: tuple[int, int] = (0, 1)  # [shard_id, num_shards] from IDENTIFY
 
     async def send(self, payload: Mapping[str, Any]) -> None:
         data = json.dumps(payload)

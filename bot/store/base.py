@@ -15,6 +15,7 @@ import abc
 import datetime as dt
 import enum
 import re
+import textwrap
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
@@ -63,15 +64,65 @@ DEFAULT_COOLDOWN = 30
 # ISO 3166-1 alpha-2 ("GB"), optionally with an ISO 3166-2 subdivision ("US-CA").
 _REGION_RE = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 
-# Usage kinds and outcomes in use today. The store enforces only their *shape* (below), so a
-# new kind needs no migration; this list is the documentation of what the bot records.
-KNOWN_KINDS = frozenset({
-    "topic", "topics", "hotline", "crisis_reply", "crisis_alert",
-    "settings_change", "stats", "privacy",
-})
-KNOWN_OUTCOMES = frozenset({
-    "ok", "not_found", "forbidden", "dm_fallback", "alert_fallback", "channel_capped",
-})
+
+
+class Kind(enum.StrEnum):
+    """What a daily usage count counts. `UsageRecorder.record` takes only these; the store
+    checks only the shape, so a new kind needs no migration."""
+
+    TOPIC = "topic"  # /topic; key: the topic id ("" when nothing matched)
+    TOPICS = "topics"  # /topics
+    HOTLINE = "hotline"  # /hotline or the country picker; key: country code
+    MY_COUNTRY = "my_country"  # /my-country; key: country code ("" when cleared)
+    CRISIS_REPLY = "crisis_reply"  # an automatic crisis reply; key: category/severity
+    CRISIS_COUNTRY = "crisis_country"  # whose lines that reply showed; key: country code
+    CRISIS_ALERT = "crisis_alert"  # a moderator alert; key: category/severity
+    CRISIS_OPT = "crisis_opt"  # /crisis-replies; key: on or off
+    CRISIS_MODEL = "crisis_model"  # the learned crisis model; key: a Decider
+    SETTINGS_CHANGE = "settings_change"  # /settings ...; key: the setting's name
+    SETTINGS_SHOW = "settings_show"  # /settings show
+    STATS = "stats"  # /stats
+    PRIVACY = "privacy"  # /privacy
+
+
+class Outcome(enum.StrEnum):
+    """How a counted event ended."""
+
+    OK = "ok"
+    NOT_FOUND = "not_found"  # a search matched nothing (what was typed is never kept)
+    BAD_INPUT = "bad_input"  # input refused before searching
+    SHARED = "shared"  # a topic posted for everyone
+    BUTTON = "button"  # lines chosen from the country picker
+    COOLDOWN = "cooldown"  # no crisis reply: the member was answered a moment ago
+    DM_FALLBACK = "dm_fallback"  # the channel reply failed; the DM arrived
+    CHANNEL_FALLBACK = "channel_fallback"  # DM mode; the DM failed, the channel reply arrived
+    CHANNEL_CAPPED = "channel_capped"  # too many public replies in the channel: DM instead
+    ALERT_FALLBACK = "alert_fallback"  # only the moderators could be told
+    FAILED = "failed"  # nothing arrived (or the model failed)
+    SCORED = "scored"  # the crisis model answered in time
+    LATE = "late"  # the crisis model answered after its deadline
+    OVERLOADED = "overloaded"  # the crisis model was too busy to ask
+    OFF = "off"  # the crisis model is not configured
+
+
+class Decider(enum.StrEnum):
+    """Which part decided a crisis verdict (the key of `Kind.CRISIS_MODEL` counts)."""
+
+    RULES = "rules"  # a rule fired and the model agreed, or the model was not asked
+    MODEL = "model"  # no rule fired; the model was confident on its own
+    MODEL_VETO = "model_veto"  # a rule fired on wording the model reads as no crisis
+    NOBODY = "nobody"  # neither found a crisis
+
+
+def usage_vocabulary_markdown() -> str:
+    """Every kind and outcome, as the README's "What is stored" lists them."""
+    lines = []
+    for label, members in (("Kinds", Kind), ("Outcomes", Outcome)):
+        text = f"{label}: " + ", ".join(f"`{m.value}`" for m in members) + "."
+        lines.extend(textwrap.wrap(text, width=92, initial_indent="  - ",
+                                   subsequent_indent="    ", break_on_hyphens=False))
+    return "\n".join(lines) + "\n"
+
 # Shapes that a known key has and typed free text almost never has: no spaces, short.
 # Callers pass only keys they know (a topic id from the catalogue, "category/severity",
 # a country code, a setting name) and pass key="" with outcome "not_found" when a member's

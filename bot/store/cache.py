@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from bot.store.base import Changed, GuildSet, GuildSettings, MemberPrefs, Store
 
@@ -46,14 +47,15 @@ class SettingsCache:
         s = self._guilds.get(guild_id)
         return s if s is not None else GuildSettings(guild_id)
 
-    async def update_guild(self, guild_id: int, **changes) -> GuildSettings:
+    async def update_guild(self, guild_id: int, **changes: Any) -> GuildSettings:
         """Write changes (ValueError names a bad field), then remember the stored result."""
         return self._put(await self.store.update_guild_settings(guild_id, **changes))
 
     async def change_set(self, guild_id: int, which: GuildSet | str, item_id: int, *,
                          add: bool) -> GuildSettings:
         """Add or remove an ignored channel or a bypass role."""
-        return self._put(await self.store.change_guild_set(guild_id, which, item_id, add))
+        return self._put(await self.store.change_guild_set(guild_id, GuildSet(which), item_id,
+                                                                add))
 
     def storage_problem(self) -> str | None:
         """A note for members when saved changes will not survive a restart (the database

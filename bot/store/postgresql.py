@@ -18,7 +18,7 @@ import json
 import logging
 import socket
 from collections.abc import AsyncIterator, Iterable
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
@@ -100,7 +100,8 @@ def _explain(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return "the server did not answer in time. Fix: check that it is up and reachable"
     if isinstance(exc, asyncpg.PostgresError):
-        return f"the server reported {type(exc).__name__} (SQLSTATE {exc.sqlstate})"
+        return (f"the server reported {type(exc).__name__} "
+                f"(SQLSTATE {getattr(exc, 'sqlstate', '?')})")
     return f"{type(exc).__name__}. Fix: check that the server is up and reachable"
 
 
@@ -135,7 +136,7 @@ class PostgresStore(Store):
                              ) from None
         try:
             async with pool.acquire() as conn:
-                await schema.migrate(conn, where, schema.migrations())
+                await schema.migrate(cast(asyncpg.Connection, conn), where, schema.migrations())
         except StoreError:
             await pool.close()
             raise
@@ -152,7 +153,9 @@ class PostgresStore(Store):
         is atomic anyway, and saves the BEGIN and COMMIT round trips); faults become a logged
         StoreError."""
         try:
-            async with self._pool.acquire() as conn:
+            async with self._pool.acquire() as proxy:
+                # The pool hands out a proxy that forwards every call to its Connection.
+                conn = cast(asyncpg.Connection, proxy)
                 if not transaction:
                     yield conn
                     return

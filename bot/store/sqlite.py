@@ -119,6 +119,7 @@ class SqliteStore(Store):
         self._db = db
         self._lock = asyncio.Lock()  # one transaction at a time on the shared connection
         self.path = path
+        self.file_guard: fileguard.FileGuard | None = None
 
     # --- opening ---------------------------------------------------------------------
     @classmethod

@@ -30,9 +30,12 @@ import logging
 import time
 from collections.abc import Callable
 
-from bot.store.base import Store, UsageCount, check_usage_key, check_usage_name
+from bot.store.base import Kind, Outcome, Store, UsageCount, check_usage_key
 
 log = logging.getLogger(__name__)
+
+_KINDS = frozenset(Kind)
+_OUTCOMES = frozenset(Outcome)
 
 _Key = tuple[str, int | None, str, str, str]
 _DAY = 86400
@@ -72,8 +75,13 @@ class UsageRecorder:
         self.written = 0  # events written to the store since start
 
     # --- hot path ----------------------------------------------------------------------
-    def record(self, guild_id: int | None, kind: str, key: str = "", outcome: str = "ok") -> None:
-        """Count one event (guild_id None for DMs). Synchronous, never raises, never blocks."""
+    def record(self, guild_id: int | None, kind: Kind, key: str = "",
+               outcome: Outcome = Outcome.OK) -> None:
+        """Count one event (guild_id None for DMs). Synchronous, never raises, never blocks.
+
+        A kind or outcome outside the `Kind` and `Outcome` vocabularies is refused and
+        counted in `rejected`, like a key shaped like free text.
+        """
         now = self._clock()
         if now >= self._day_ends:
             self._roll_day(now)
@@ -85,8 +93,8 @@ class UsageRecorder:
             return
         # A counter not seen in this batch: check its shape once, then respect the bound.
         try:
-            check_usage_name("kind", kind)
-            check_usage_name("outcome", outcome)
+            if kind not in _KINDS or outcome not in _OUTCOMES:
+                raise ValueError("kind or outcome")
             check_usage_key(key)
             if guild_id is not None and (not isinstance(guild_id, int) or guild_id < 0):
                 raise ValueError("guild_id")
@@ -200,8 +208,8 @@ class UsageRecorder:
                 # Shielded: close() cancels this task, and a write cut off half-way could be
                 # committed by the store's thread yet counted as failed (and written twice).
                 await asyncio.shield(self.flush())
-            except Exception as exc:  # never let the task die silently
-                log.error("usage: flush task error (%s)", type(exc).__name__)
+            except Exception:  # never let the task die silently
+                log.exception("usage: flush task error")
 
     async def close(self, attempts: int = 3) -> None:
         """Stop the task and write what is pending, retrying a few times."""

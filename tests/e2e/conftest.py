@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from bot.app import BotRunner
+from bot.config import Config, load_config
 from bot.content.bundle import Content, load_content
 from bot.devserver.fake import FakeDiscord
 from bot.paths import bundled_content_dir
-from bot.settings import Settings, load_settings
 
 TEST_KEY = "e2e-test-pseudonym-key-0123456789abcdef"
 
@@ -30,7 +30,7 @@ def content() -> Content:
 class Running:
     fake: FakeDiscord
     runner: BotRunner
-    settings: Settings
+    settings: Config
     db_path: Path
 
     @property
@@ -54,7 +54,7 @@ async def start_bot(fake_discord: FakeDiscord, tmp_path: Path,
                       discord_gateway_url=fake_discord.gateway_url,
                       pseudonym_key=TEST_KEY, usage_flush_seconds=0.2)
         values.update(overrides)
-        settings = load_settings(None, **values)
+        settings = load_config(None, **values)
         runner = BotRunner(settings, overrides.pop("content", None) or content,
                            guild_ready_timeout=0.1)
         runners.append(runner)

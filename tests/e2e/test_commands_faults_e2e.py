@@ -13,10 +13,10 @@ import os
 import pytest
 
 import bot.interactions as interactions
+from bot.devserver.fake import make_role
 from bot.logs import setup_logging
 from tests.e2e.dblock import write_lock_held
 from tests.e2e.test_settings_e2e import role_option, sub
-from bot.devserver.fake import make_role
 
 DEFERRED = 5
 ORIGINAL = r"/webhooks/\d+/[^/]+/messages/@original"

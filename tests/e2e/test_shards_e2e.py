@@ -20,8 +20,6 @@ from dataclasses import dataclass, field
 import asyncpg
 import pytest
 
-from tests.e2e.test_crisis_e2e import URGENT_SELF, embed_text, replies_to, wait_until
-from tests.e2e.test_settings_e2e import sub, text_of
 from bot.devserver.fake import (
     EVERYONE_PERMISSIONS,
     GUILD_TEXT,
@@ -32,6 +30,8 @@ from bot.devserver.fake import (
     make_role,
     make_user,
 )
+from tests.e2e.test_crisis_e2e import URGENT_SELF, embed_text, replies_to, wait_until
+from tests.e2e.test_settings_e2e import sub, text_of
 from tests.pgserver import PASSWORD
 
 SHARDS = 2

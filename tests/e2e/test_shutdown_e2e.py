@@ -11,9 +11,9 @@ import time
 import pytest
 
 from bot.app import StartupError, run_until_stopped
+from bot.config import load_config
 from bot.content.bundle import load_content
 from bot.paths import bundled_content_dir
-from bot.settings import load_settings
 from tests.e2e.conftest import TEST_KEY
 from tests.e2e.dblock import write_lock_held
 from tests.e2e.test_crisis_e2e import MESSAGES, URGENT_SELF, new_member
@@ -99,7 +99,7 @@ async def test_a_fatal_close_code_while_running_is_one_clear_error(start_bot, co
 
 async def test_run_prints_one_line_for_a_revoked_token(fake_discord, tmp_path, capsys):
     """The command line exits 1 with a single ERROR line, no traceback."""
-    settings = load_settings(None, discord_token=fake_discord.token,
+    settings = load_config(None, discord_token=fake_discord.token,
                              database_path=tmp_path / "bot.sqlite3",
                              discord_api_base=fake_discord.api_base,
                              discord_gateway_url=fake_discord.gateway_url,

@@ -132,6 +132,21 @@ def test_every_discord_locale_is_listed(directory):
     assert {str(loc) for loc in Locale} <= set(data["locales"])
 
 
+@pytest.mark.parametrize(("in_server", "region", "locale", "dm_choice", "code"), [
+    (True, "GB", "en-US", "US", "GB"),  # the configured region wins
+    (True, "nowhere", "en-US", None, "INTL"),  # an unknown region is not second-guessed
+    (True, None, "en-US", "GB", "US"),  # else the server's language setting
+    (True, None, "en-GB", None, "GB"),
+    (True, None, None, "GB", "INTL"),  # a member's DM choice is not used in servers
+    (False, "GB", "en-GB", "US", "US"),  # in DMs, the member's own choice
+    (False, None, None, None, "INTL"),
+])
+def test_the_country_a_member_sees(directory, in_server, region, locale, dm_choice, code):
+    country = directory.for_member(in_server=in_server, region=region, locale=locale,
+                                   dm_choice=dm_choice)
+    assert country.code == code
+
+
 @pytest.mark.parametrize(("query", "code"), [
     ("usa", "US"), ("united states", "US"), ("uk", "GB"), ("england", "GB"), ("irl", "IE"),
     ("germny", "DE"), ("nz", "NZ"), ("aus", "AU"), ("zealand", "NZ"), ("brasil", "BR"),
@@ -180,21 +195,40 @@ def test_missing_field_names_file_and_field(tmp_path):
     assert "lines.0.hours" in errors[0].where and errors[0].fix
 
 
-def test_bad_url_names_field(tmp_path):
-    """A source_url that is not a URL is an error naming that field with a fix."""
-    data = _minimal()
-    data["countries"][0]["lines"][0]["source_url"] = "samaritans dot org"
-    errors = _errors(load_hotlines(_write(tmp_path, data), today=CHECKED)[1])
-    assert len(errors) == 1 and "lines.0.source_url" in errors[0].where
-    assert "https://" in errors[0].fix
+
+LINE = ("countries", 0, "lines", 0)
+COUNTRY = ("countries", 0)
 
 
-def test_http_chat_url_rejected(tmp_path):
-    """A chat link members would click must be https."""
+@pytest.mark.parametrize(("path", "value", "where", "what", "fix"), [
+    pytest.param((*LINE, "source_url"), "samaritans dot org", "lines.0.source_url", "",
+                 "https://", id="source-url-not-a-url"),
+    pytest.param((*LINE, "chat_url"), "http://example.org/chat", "lines.0", "", "",
+                 id="chat-link-members-click-must-be-https"),
+    pytest.param((*COUNTRY, "verified_on"), "2026-13-45", "verified_on", "", "YYYY-MM-DD",
+                 id="impossible-date"),
+    pytest.param((*LINE, "verified_on"), "2027-01-01", "lines.0.verified_on", "", "",
+                 id="checked-after-today"),
+    pytest.param((*LINE, "call"), None, "", "call, text or chat_url", "",
+                 id="no-call-text-or-chat"),
+    pytest.param((*LINE, "call"), "988, then press 3", "", "press 3", "", id="press-3"),
+    pytest.param((*LINE, "audience"), ["evryone"], "audience", "", "",
+                 id="audience-not-in-the-fixed-list"),
+])
+def test_one_bad_value_is_one_error_naming_its_field(tmp_path, path, value, where, what, fix):
+    """Each bad value is exactly one error that names the field (and says how to fix it,
+    where a fix is known)."""
     data = _minimal()
-    data["countries"][0]["lines"][0]["chat_url"] = "http://example.org/chat"
+    target = data
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = value
     errors = _errors(load_hotlines(_write(tmp_path, data), today=CHECKED)[1])
-    assert len(errors) == 1 and "lines.0" in errors[0].where
+    assert len(errors) == 1, errors
+    assert where in errors[0].where and what in errors[0].what and fix in errors[0].fix
+
+
+
 
 
 def test_duplicate_code_is_reported(tmp_path):
@@ -206,21 +240,8 @@ def test_duplicate_code_is_reported(tmp_path):
     assert len(errors) == 1 and "field 'code'" in errors[0].where
 
 
-def test_bad_date_names_field(tmp_path):
-    """An impossible verified_on date is an error naming that field."""
-    data = _minimal()
-    data["countries"][0]["verified_on"] = "2026-13-45"
-    errors = _errors(load_hotlines(_write(tmp_path, data), today=CHECKED)[1])
-    assert len(errors) == 1 and "verified_on" in errors[0].where
-    assert "YYYY-MM-DD" in errors[0].fix
 
 
-def test_future_date_is_error(tmp_path):
-    """A verified_on date after today is an error (it cannot have been checked yet)."""
-    data = _minimal()
-    data["countries"][0]["lines"][0]["verified_on"] = "2027-01-01"
-    errors = _errors(load_hotlines(_write(tmp_path, data), today=CHECKED)[1])
-    assert len(errors) == 1 and "lines.0.verified_on" in errors[0].where
 
 
 def test_stale_check_is_warning(tmp_path):
@@ -231,28 +252,10 @@ def test_stale_check_is_warning(tmp_path):
     assert any("over a year ago" in p.what for p in problems)
 
 
-def test_unreachable_line_is_error(tmp_path):
-    """A line with no call, text or chat_url is an error."""
-    data = _minimal()
-    data["countries"][0]["lines"][0]["call"] = None
-    errors = _errors(load_hotlines(_write(tmp_path, data), today=CHECKED)[1])
-    assert len(errors) == 1 and "call, text or chat_url" in errors[0].what
 
 
-def test_press_3_is_error(tmp_path):
-    """A line advertising a 'press 3' option is refused."""
-    data = _minimal()
-    data["countries"][0]["lines"][0]["call"] = "988, then press 3"
-    errors = _errors(load_hotlines(_write(tmp_path, data), today=CHECKED)[1])
-    assert len(errors) == 1 and "press 3" in errors[0].what
 
 
-def test_unknown_audience_is_error(tmp_path):
-    """Audience values come from a fixed list; a typo is an error naming the field."""
-    data = _minimal()
-    data["countries"][0]["lines"][0]["audience"] = ["evryone"]
-    errors = _errors(load_hotlines(_write(tmp_path, data), today=CHECKED)[1])
-    assert len(errors) == 1 and "audience" in errors[0].where
 
 
 def test_locale_to_unknown_country_is_error(tmp_path):

@@ -2,6 +2,7 @@
 
 import io
 import logging
+from collections.abc import Callable
 
 from bot.logs import setup_logging
 
@@ -60,3 +61,47 @@ def test_interaction_and_webhook_tokens_in_urls_are_redacted():
     assert TOKEN not in out
     assert "/interactions/123456789/<token>/callback" in out
     assert out.count("/webhooks/42/<token>") == 2
+
+
+def _raise_chained() -> None:
+    try:
+        {}[MARKER]
+    except KeyError as exc:
+        raise ValueError(f"could not parse {MARKER}") from exc
+
+
+def _logged_exception(raise_it: Callable[[], None], *, cached_first: bool = False) -> str:
+    """What the bot's handler writes for log.exception() while `raise_it` fails; with
+    `cached_first`, a plain handler formats (and caches) the traceback before ours."""
+    stream = io.StringIO()
+    setup_logging("DEBUG", stream)
+    if cached_first:
+        logging.getLogger().handlers.insert(0, logging.StreamHandler(io.StringIO()))
+    try:
+        try:
+            raise_it()
+        except Exception:
+            logging.getLogger("bot.cogs.crisis").exception("crisis handling failed")
+    finally:
+        logging.getLogger().handlers.clear()
+    return stream.getvalue()
+
+
+def test_tracebacks_show_frames_and_classes_but_never_exception_text():
+    """log.exception prints where it failed and what failed, never the exception's text,
+    which can quote a member's message; chained causes included."""
+    out = _logged_exception(_raise_chained)
+    assert MARKER not in out
+    assert "crisis handling failed" in out
+    assert "Traceback (most recent call last)" in out
+    assert "_raise_chained" in out
+    assert "KeyError (message not logged)" in out
+    assert "ValueError (message not logged)" in out
+    assert "direct cause" in out
+
+
+def test_a_traceback_cached_by_another_formatter_is_not_reused():
+    """A plain Formatter caches the full traceback on the record; ours formats it again."""
+    out = _logged_exception(_raise_chained, cached_first=True)
+    assert "ValueError (message not logged)" in out
+    assert MARKER not in out

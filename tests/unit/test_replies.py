@@ -9,8 +9,7 @@ import re
 import pytest
 
 from bot.content.hotlines import Audience, HotlineDirectory, load_directory
-from bot.paths import bundled_content_dir
-from bot.replies import (
+from bot.content.replies import (
     CATEGORIES,
     MAX_REPLY_LINES,
     MEANS_SAFETY,
@@ -23,6 +22,7 @@ from bot.replies import (
     pick_lines,
     reply_kind,
 )
+from bot.paths import bundled_content_dir
 
 # Words about means or amounts that safe-messaging guidance keeps out of replies.
 METHOD_WORDS = re.compile(
@@ -347,7 +347,7 @@ def test_undelivered_alert_says_the_member_saw_nothing():
 
 def test_burst_alert_names_channel_and_promises_dm():
     """The burst alert names the channel, the cap and that members still get a DM."""
-    from bot.replies import burst_alert
+    from bot.content.replies import burst_alert
 
     spec = burst_alert(channel_mention="<#9>", limit=3, window_seconds=60)
     assert "<#9>" in spec.description and "3" in spec.description

@@ -1,15 +1,16 @@
 """Folding usage rows into the /stats report, with small crisis counts masked."""
 
 import datetime as dt
-from types import SimpleNamespace as Row
 
 from bot.stats import shown, sparkline, summarize
+from bot.store import UsageRow
 
 TODAY = dt.date(2026, 11, 21)
 
 
-def row(day, kind, key="", outcome="ok", count=1):
-    return Row(day=day.isoformat(), kind=kind, key=key, outcome=outcome, count=count)
+def row(day: dt.date, kind: str, key: str = "", outcome: str = "ok", count: int = 1) -> UsageRow:
+    """A row as the store returns it from usage_summary()."""
+    return UsageRow(day=day, kind=kind, key=key, outcome=outcome, count=count)
 
 
 def test_small_crisis_counts_are_masked():

@@ -164,28 +164,22 @@ async def test_foreign_sqlite_database_refused_and_unchanged(db_path, user_versi
     assert _files(db_path) == before
 
 
-async def test_our_database_with_wrong_tables_refused(db_path):
-    """A database of ours whose tables no longer match its version is refused, unchanged."""
+@pytest.mark.parametrize(("change", "message"), [
+    # Ours, but its tables no longer match its version.
+    pytest.param("DROP TABLE member_prefs", "do not match schema version", id="wrong-tables"),
+    # From a newer version of the bot.
+    pytest.param("PRAGMA user_version = 99", "schema version 99, newer", id="newer-schema"),
+])
+async def test_a_changed_database_of_ours_is_refused_unchanged(db_path, change, message):
+    """A database of ours changed behind the bot's back is refused with a clear message,
+    and left as it was."""
     s = await SqliteStore.open(db_path)
     await s.close()
     with sqlite3.connect(db_path) as raw:
-        raw.execute("DROP TABLE member_prefs")
+        raw.execute(change)
     raw.close()
     before = db_path.read_bytes()
-    with pytest.raises(StoreError, match="do not match schema version"):
-        await SqliteStore.open(db_path)
-    assert db_path.read_bytes() == before
-
-
-async def test_newer_schema_version_refused(db_path):
-    """A database from a newer version of the bot is refused with a clear message."""
-    s = await SqliteStore.open(db_path)
-    await s.close()
-    with sqlite3.connect(db_path) as raw:
-        raw.execute("PRAGMA user_version = 99")
-    raw.close()
-    before = db_path.read_bytes()
-    with pytest.raises(StoreError, match="schema version 99, newer"):
+    with pytest.raises(StoreError, match=message):
         await SqliteStore.open(db_path)
     assert db_path.read_bytes() == before
 

@@ -18,6 +18,9 @@ REQUIRED_IDS = {
     "ptsd", "ptsd-treatment", "trauma-and-addiction", "opioid-use-disorder",
     "opioid-withdrawal", "overdose", "moud", "kratom", "ketamine", "chronic-pain",
     "harm-reduction", "recovery-support", "relapse", "grounding",
+    "medicine-overdose", "safety-plan-988", "supporting-a-loved-one",
+    "finding-treatment", "grief-after-loss",
+    "nightmares-and-sleep",
 }
 
 # What members are likely to type, and the topic it must lead to.
@@ -42,7 +45,18 @@ ALIASES = [
     ("shakes", "alcohol-benzo-withdrawal"), ("the shakes", "alcohol-benzo-withdrawal"),
     ("alcohol withdrawal", "alcohol-benzo-withdrawal"),
     ("benzo withdrawal", "alcohol-benzo-withdrawal"),
-    ("poison control", "overdose"), ("poison help", "overdose"),
+    ("poison control", "medicine-overdose"), ("poison help", "medicine-overdose"),
+    ("tylenol overdose", "medicine-overdose"), ("took too many pills", "medicine-overdose"),
+    ("988", "safety-plan-988"), ("safety plan", "safety-plan-988"),
+    ("what happens when i call 988", "safety-plan-988"),
+    ("my son uses", "supporting-a-loved-one"), ("my daughter uses", "supporting-a-loved-one"),
+    ("craft", "supporting-a-loved-one"), ("al-anon", "supporting-a-loved-one"),
+    ("rehab", "finding-treatment"), ("findtreatment.gov", "finding-treatment"),
+    ("find treatment", "finding-treatment"),
+    ("grief", "grief-after-loss"), ("bereavement", "grief-after-loss"),
+    ("lost my son", "grief-after-loss"),
+    ("nightmares", "nightmares-and-sleep"), ("insomnia", "nightmares-and-sleep"),
+    ("cant sleep", "nightmares-and-sleep"),
     ("tranq", "xylazine-medetomidine"), ("xylazine", "xylazine-medetomidine"),
     ("medetomidine", "xylazine-medetomidine"),
     ("meth", "stimulants"), ("cocaine", "stimulants"), ("crack", "stimulants"),
@@ -311,3 +325,24 @@ def test_overdose_topic_has_the_newer_first_aid_steps(library: TopicLibrary):
 def test_topic_footer_points_to_hotline(library: TopicLibrary):
     """Every topic's footer tells readers outside the US about /hotline."""
     assert all("/hotline" in t.embed().footer for t in library.topics)
+
+
+def test_medicine_overdose_topic_warns_that_harm_can_be_silent(library: TopicLibrary):
+    """Poison Help's number, acetaminophen harm with no early signs, and the emergency
+    number when someone is unconscious or not breathing."""
+    topic = library.get("poison control")
+    assert topic is not None and topic.id == "medicine-overdose"
+    text = " ".join(shown_text(topic))
+    assert "1-800-222-1222" in text and "acetaminophen" in text.lower()
+    assert "no signs at first" in text and "even if they feel fine" in text
+    assert "passed out" in topic.when_to_get_help and "emergency number" in topic.when_to_get_help
+
+
+def test_safety_plan_topic_explains_988_and_keeping_means_out_of_reach(library: TopicLibrary):
+    """The safety-plan topic says how to reach 988 and includes distance from means,
+    without naming any method."""
+    text = " ".join(shown_text(library.get("988"))).lower()
+    assert "call, text or chat" in text and "988lifeline.org" in text
+    assert "out of reach" in text
+    for method in ("gun", "firearm", "rope", "pills", "overdose"):
+        assert method not in text, method

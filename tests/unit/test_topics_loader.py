@@ -140,24 +140,21 @@ def test_alias_clashing_with_another_topics_id_is_reported(tmp_path: Path):
     assert any("'alpha'" in p.where for p in errors(problems))
 
 
-def test_url_that_is_not_a_url_is_reported(tmp_path: Path):
-    """A source URL that cannot be parsed names the source's url field and says to use https."""
+@pytest.mark.parametrize(("index", "url", "where", "what", "fix"), [
+    # Cannot be parsed: names the source's url field and says to use https.
+    pytest.param(1, "cdc dot gov", "field 'sources.1.url'", "", "https://", id="not-a-url"),
+    # Every cited page must be linked over https.
+    pytest.param(0, "http://nida.nih.gov/page", "sample.yaml", "not https", "",
+                 id="plain-http"),
+])
+def test_a_bad_source_url_is_one_error_naming_it(tmp_path: Path, index, url, where, what, fix):
+    """A source URL members could not safely follow is one error naming where it is."""
     sources = copy.deepcopy(VALID["sources"])
-    sources[1]["url"] = "cdc dot gov"
+    sources[index]["url"] = url
     write(tmp_path, "sample.yaml", topic(sources=sources))
     _, problems = load_topics(tmp_path, today=TODAY)
     [problem] = errors(problems)
-    assert "field 'sources.1.url'" in problem.where and "https://" in problem.fix
-
-
-def test_plain_http_url_is_reported(tmp_path: Path):
-    """An http:// source is an error: every cited page must be linked over https."""
-    sources = copy.deepcopy(VALID["sources"])
-    sources[0]["url"] = "http://nida.nih.gov/page"
-    write(tmp_path, "sample.yaml", topic(sources=sources))
-    _, problems = load_topics(tmp_path, today=TODAY)
-    [problem] = errors(problems)
-    assert "not https" in problem.what and "sample.yaml" in problem.where
+    assert where in problem.where and what in problem.what and fix in problem.fix
 
 
 def test_one_authoritative_publisher_is_not_enough(tmp_path: Path):

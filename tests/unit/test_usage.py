@@ -7,10 +7,12 @@ import datetime as dt
 import inspect
 import sqlite3
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
 from bot.store import SqliteStore, StoreError, UsageRecorder, UsageRow
+from bot.store.base import Decider, Kind, Outcome, usage_vocabulary_markdown
 
 GUILD = 111111111111111111
 # 2025-01-01 23:59:58 UTC
@@ -280,3 +282,21 @@ async def test_closed_connection_keeps_counts_for_retry(tmp_path):
     assert await recorder.flush() is False
     assert recorder.dropped == 0
     assert recorder.pending_events == 2
+
+
+def test_a_kind_or_outcome_outside_the_vocabulary_is_refused():
+    """record() counts only the kinds and outcomes the README documents."""
+    rec = UsageRecorder(FakeStore())
+    rec.record(GUILD, "topic_search", "ptsd")  # type: ignore[arg-type]
+    rec.record(GUILD, Kind.TOPIC, "ptsd", "maybe")  # type: ignore[arg-type]
+    assert rec.rejected == 2
+    rec.record(GUILD, Kind.CRISIS_MODEL, Decider.MODEL_VETO, Outcome.SCORED)
+    assert rec.pending_keys == 1
+
+
+def test_the_readme_lists_every_usage_kind_and_outcome():
+    """"What is stored" in the README is generated from the Kind and Outcome enums."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = usage_vocabulary_markdown()
+    assert all(f"`{m.value}`" in block for m in [*Kind, *Outcome])
+    assert block in readme, f"paste this into README.md under 'What is stored':\n{block}"

@@ -32,7 +32,8 @@ async def schema_version(conn: asyncpg.Connection) -> int:
     """The applied version; 0 for a database without our version table."""
     if not await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", VERSION_TABLE):
         return 0
-    return int(await conn.fetchval(f"SELECT coalesce(max(version), 0) FROM {VERSION_TABLE}"))
+    return int(await conn.fetchval(f"SELECT coalesce(max(version), 0) FROM {VERSION_TABLE}")
+               or 0)
 
 
 async def migrate(conn: asyncpg.Connection, where: str,

@@ -14,6 +14,7 @@ import logging
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
@@ -47,18 +48,23 @@ def tables(conn: sqlite3.Connection) -> dict[str, tuple]:
 
 
 async def schema_version(db: aiosqlite.Connection) -> int:
-    async with db.execute("PRAGMA user_version") as cur:
-        return int((await cur.fetchone())[0])
+    return int(await _one(db, "PRAGMA user_version"))
+
+
+async def _one(db: aiosqlite.Connection, sql: str) -> Any:
+    """The single value a PRAGMA or count(*) returns (they always return one row)."""
+    async with db.execute(sql) as cur:
+        row = await cur.fetchone()
+    assert row is not None, sql
+    return row[0]
 
 
 async def check_ours(db: aiosqlite.Connection, path: Path,
                      migrations: tuple[Migration, ...]) -> None:
     """Read-only: refuse a foreign, hand-changed, damaged or newer database."""
     version = await schema_version(db)
-    async with db.execute("PRAGMA application_id") as cur:
-        app_id = (await cur.fetchone())[0]
-    async with db.execute("SELECT count(*) FROM sqlite_master") as cur:
-        objects = (await cur.fetchone())[0]
+    app_id = await _one(db, "PRAGMA application_id")
+    objects = await _one(db, "SELECT count(*) FROM sqlite_master")
     if version == 0 and app_id == 0 and objects == 0:
         return  # new, empty database
     if app_id != APPLICATION_ID:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import SettingsError, load_settings
+from bot.config import ConfigError, load_config
 
 PG = "postgresql://bot:pw-do-not-show@db:5432/bot"
 KEY = "k" * 40
@@ -17,14 +17,14 @@ def _clean_env(monkeypatch):
 
 
 def _problem(**values) -> str:
-    with pytest.raises(SettingsError) as info:
-        load_settings(None, **values)
+    with pytest.raises(ConfigError) as info:
+        load_config(None, **values)
     return str(info.value)
 
 
 def test_database_defaults_to_the_sqlite_path():
     """Without DATABASE_URL the store is DATABASE_PATH (SQLite)."""
-    s = load_settings(None, database_path="x/bot.db")
+    s = load_config(None, database_path="x/bot.db")
     assert s.database == Path("x/bot.db") and not s.uses_postgres
 
 
@@ -34,7 +34,7 @@ def test_database_url_from_the_environment(monkeypatch):
     monkeypatch.setenv("PSEUDONYM_KEY", KEY)
     monkeypatch.setenv("SHARD_COUNT", "4")
     monkeypatch.setenv("SHARD_IDS", "0, 1")
-    s = load_settings(None)
+    s = load_config(None)
     assert s.database == PG and s.uses_postgres
     assert (s.shard_count, s.shard_ids, s.runs_some_shards) == (4, (0, 1), True)
     assert "pw-do-not-show" not in repr(s)
@@ -61,5 +61,5 @@ def test_bad_combinations_name_the_variable(values, variable, expect):
 
 def test_all_shards_in_one_process_may_use_sqlite():
     """SHARD_IDS covering every shard is one process: SQLite is fine."""
-    s = load_settings(None, shard_count=2, shard_ids="1,0")
+    s = load_config(None, shard_count=2, shard_ids="1,0")
     assert not s.runs_some_shards

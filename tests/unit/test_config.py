@@ -1,16 +1,16 @@
-"""Settings from the environment: defaults, validation messages naming the variable."""
+"""The process configuration: defaults, and validation messages naming the variable."""
 
 import pytest
 
+from bot.config import ConfigError, load_config
 from bot.paths import bundled_content_dir
-from bot.settings import SettingsError, load_settings
 
 
 def test_defaults_point_at_bundled_content(monkeypatch):
     """With nothing set, content is the bundled folder and the token is absent."""
     for name in ("DISCORD_TOKEN", "CONTENT_DIR", "LOG_LEVEL", "DATABASE_PATH"):
         monkeypatch.delenv(name, raising=False)
-    s = load_settings(None)
+    s = load_config(None)
     assert s.content_dir == bundled_content_dir()
     assert (s.content_dir / "topics").is_dir()
     assert s.discord_token is None
@@ -28,8 +28,8 @@ def test_defaults_point_at_bundled_content(monkeypatch):
 def test_invalid_values_name_the_variable_and_allowed_values(monkeypatch, var, value, expect):
     """Each invalid value yields a problem naming the variable and what is allowed."""
     monkeypatch.setenv(var, value)
-    with pytest.raises(SettingsError) as info:
-        load_settings(None)
+    with pytest.raises(ConfigError) as info:
+        load_config(None)
     text = str(info.value)
     assert f"setting {var}" in text
     assert expect in text
@@ -43,6 +43,6 @@ def test_env_file_is_read(tmp_path, monkeypatch):
     monkeypatch.delenv("DEV_GUILD_ID", raising=False)
     env = tmp_path / ".env"
     env.write_text("LOG_LEVEL=warning\nDEV_GUILD_ID=\n")
-    s = load_settings(env)
+    s = load_config(env)
     assert s.log_level == "WARNING"
     assert s.dev_guild_id is None

@@ -1,4 +1,5 @@
-"""Settings from the environment and an optional `.env` file (documented in `.env.example`)."""
+"""The process configuration (`Config`): from the environment and an optional `.env` file
+(documented in `.env.example`). Per-server settings are `GuildSettings` in the store."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ _DB_SCHEMES = ("sqlite://", "postgresql://", "postgres://")
 _NAMED_RE = re.compile(r"^([A-Z][A-Z_]+): (.*)$", re.S)
 
 
-class Settings(BaseSettings):
+class Config(BaseSettings):
     """Every setting the bot reads. Names are the environment variables, upper-cased."""
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8",
@@ -88,7 +89,7 @@ class Settings(BaseSettings):
         return v
 
     @model_validator(mode="after")
-    def _consistent(self) -> Settings:
+    def _consistent(self) -> Config:
         ids, count = self.shard_ids, self.shard_count
         if ids is not None:
             if count is None:
@@ -138,18 +139,19 @@ class Settings(BaseSettings):
         return v
 
 
-class SettingsError(Exception):
-    """Settings are invalid; carries one Problem per bad variable."""
+class ConfigError(Exception):
+    """The configuration is invalid; carries one Problem per bad variable."""
 
     def __init__(self, problems: list[Problem]):
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
 
 
-def load_settings(env_file: str | Path | None = ".env", **overrides: object) -> Settings:
-    """Read settings, or raise SettingsError naming each bad variable and its allowed values."""
+def load_config(env_file: str | Path | None = ".env", **overrides: object) -> Config:
+    """Read the configuration, or raise ConfigError naming each bad variable and what it
+    accepts."""
     try:
-        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+        return Config(_env_file=env_file, **overrides)  # type: ignore[call-arg]
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
@@ -162,7 +164,7 @@ def load_settings(env_file: str | Path | None = ".env", **overrides: object) -> 
             problems.append(Problem(f"setting {name}", msg,
                                     "correct it in your environment or .env "
                                     "(see .env.example)"))
-        raise SettingsError(problems) from None
+        raise ConfigError(problems) from None
 
 
 def missing_token_problem() -> Problem:

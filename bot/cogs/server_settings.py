@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import logging
-from typing import Literal
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Literal
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cogs.hotline import country_choices
-from bot.interactions import NOT_SAVED_YET, answer_when_done
+from bot.interactions import NOT_SAVED_YET, STORAGE_PROBLEM, answer_when_done
+from bot.store.base import GuildSet, Kind
+from bot.ui import country_choices
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from bot.bot import RecoveryBot
 
 MODE_TEXT = {"channel": "in the channel", "dm": "by DM", "both": "in the channel and by DM"}
 COOLDOWN_MIN, COOLDOWN_MAX = 1, 1440
@@ -20,9 +22,9 @@ COOLDOWN_MIN, COOLDOWN_MAX = 1, 1440
 
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
-class SettingsGroup(app_commands.Group, name="settings",
+class ServerSettingsGroup(app_commands.Group, name="settings",
                     description="Configure the bot for this server (moderators)"):
-    def __init__(self, bot):
+    def __init__(self, bot: RecoveryBot) -> None:
         super().__init__()
         self.bot = bot
 
@@ -38,37 +40,44 @@ class SettingsGroup(app_commands.Group, name="settings",
 
     # --- helpers ---------------------------------------------------------------------
 
-    async def _save(self, interaction: discord.Interaction, setting: str, change,
-                    confirmation: str) -> None:
+    @staticmethod
+    def _guild_id(interaction: discord.Interaction) -> int:
+        """The server's id; interaction_check has already refused DMs."""
+        if interaction.guild_id is None:
+            raise app_commands.CheckFailure("This command only works in a server.")
+        return interaction.guild_id
+
+    async def _save(self, interaction: discord.Interaction, setting: str,
+                    change: Callable[[], Awaitable[object]], confirmation: str) -> None:
         """Apply a change through the cache (which writes the store) and confirm it, within
         Discord's answer deadline however slow the database is."""
 
-        def reply(_, error):
+        def reply(_: object, error: BaseException | None) -> dict[str, Any]:
             if error is None:
                 lost = self.bot.cache.storage_problem()
                 return {"content": f"{confirmation}\n\n{lost}" if lost else confirmation}
             if isinstance(error, ValueError):
                 return {"content": str(error)}
-            log.error("saving setting %s failed: %s", setting, type(error).__name__)
-            return {"content": "I couldn't save that just now (storage problem). Nothing was "
-                               "changed; please try again later."}
+            return {"content": STORAGE_PROBLEM}
 
         _, error = await answer_when_done(interaction, change(), reply, pending=NOT_SAVED_YET,
                                           what=f"/settings {setting}")
         if error is None:
-            self.bot.usage.record(interaction.guild_id, "settings_change", setting)
+            self.bot.usage.record(interaction.guild_id, Kind.SETTINGS_CHANGE, setting)
 
-    def _update(self, interaction: discord.Interaction, **changes):
-        return lambda: self.bot.cache.update_guild(interaction.guild_id, **changes)
+    def _update(self, interaction: discord.Interaction,
+                **changes: object) -> Callable[[], Awaitable[object]]:
+        return lambda: self.bot.cache.update_guild(self._guild_id(interaction),
+                                                    **changes)
 
     @staticmethod
-    def _same_guild(interaction: discord.Interaction, obj) -> bool:
+    def _same_guild(interaction: discord.Interaction, obj: object) -> bool:
         guild_id = getattr(obj, "guild_id", None) or getattr(getattr(obj, "guild", None), "id",
                                                              None)
         return guild_id == interaction.guild_id
 
     @staticmethod
-    def _own_role(interaction: discord.Interaction, role) -> bool:
+    def _own_role(interaction: discord.Interaction, role: discord.abc.Snowflake) -> bool:
         """The role exists in this server. discord.py builds resolved roles with the
         interaction's guild, so only the guild's own role list can tell."""
         guild = interaction.guild
@@ -82,12 +91,12 @@ class SettingsGroup(app_commands.Group, name="settings",
 
     @app_commands.command(name="show", description="Show this server's settings")
     async def show(self, interaction: discord.Interaction) -> None:
-        s = self.bot.cache.guild(interaction.guild_id)
+        s = self.bot.cache.guild(self._guild_id(interaction))
         hotlines = self.bot.content.hotlines
         region = (f"{hotlines.resolve(s.region).name} ({s.region})" if s.region
                   else "not set (using the server's language setting, else international)")
 
-        def mentions(ids, fmt):
+        def mentions(ids: Iterable[int], fmt: str) -> str:
             return ", ".join(fmt.format(i) for i in sorted(ids)) or "none"
 
         embed = discord.Embed(title="Settings for this server", colour=discord.Colour.teal())
@@ -104,7 +113,7 @@ class SettingsGroup(app_commands.Group, name="settings",
         for name, value in rows:
             embed.add_field(name=name, value=value[:1024], inline=False)
         await interaction.response.send_message(embed=embed, ephemeral=True)
-        self.bot.usage.record(interaction.guild_id, "settings_show")
+        self.bot.usage.record(interaction.guild_id, Kind.SETTINGS_SHOW)
 
     @app_commands.command(name="region", description="Country whose crisis lines I show here")
     @app_commands.describe(country="Country name or code; leave empty to use the server's "
@@ -127,7 +136,8 @@ class SettingsGroup(app_commands.Group, name="settings",
                          "else international lines.")
 
     @region.autocomplete("country")
-    async def region_autocomplete(self, interaction: discord.Interaction, current: str):
+    async def region_autocomplete(self, interaction: discord.Interaction,
+                                  current: str) -> list[app_commands.Choice[str]]:
         return await country_choices(self.bot, str(current))  # a forged value may be a number
 
     @app_commands.command(name="crisis-replies", description="Turn automatic crisis replies "
@@ -200,48 +210,51 @@ class SettingsGroup(app_commands.Group, name="settings",
                          f"Each member gets at most one automatic reply every {minutes} "
                          f"minutes (one more if things become urgent).")
 
-    async def _toggle(self, interaction, channel, setting, add: bool, text: str) -> None:
+    async def _toggle(self, interaction: discord.Interaction, channel: discord.abc.Snowflake,
+                      setting: GuildSet, add: bool, text: str) -> None:
         # A role or channel Discord did not resolve arrives as a bare discord.Object.
-        own = self._own_role(interaction, channel) if setting == "bypass_roles" \
+        own = self._own_role(interaction, channel) if setting is GuildSet.BYPASS_ROLES \
             else self._same_guild(interaction, channel)
         if not own:
             await self._refuse_foreign(interaction)
             return
         await self._save(interaction, setting, lambda: self.bot.cache.change_set(
-            interaction.guild_id, setting, channel.id, add=add), text)
+            self._guild_id(interaction), setting, channel.id, add=add), text)
 
     @app_commands.command(name="ignore-channel", description="Don't scan messages in a channel")
     async def ignore_channel(self, interaction: discord.Interaction,
                              channel: discord.abc.GuildChannel) -> None:
-        await self._toggle(interaction, channel, "ignored_channels", True,
+        await self._toggle(interaction, channel, GuildSet.IGNORED_CHANNELS, True,
                                 f"I won't scan messages in <#{channel.id}> (or its threads).")
 
     @app_commands.command(name="unignore-channel", description="Scan a channel again")
     async def unignore_channel(self, interaction: discord.Interaction,
                                channel: discord.abc.GuildChannel) -> None:
-        await self._toggle(interaction, channel, "ignored_channels", False,
+        await self._toggle(interaction, channel, GuildSet.IGNORED_CHANNELS, False,
                                 f"I'll scan messages in <#{channel.id}> again.")
 
     @app_commands.command(name="bypass-role", description="Members with this role are not "
                                                           "scanned (e.g. peer supporters)")
     async def bypass_role(self, interaction: discord.Interaction, role: discord.Role) -> None:
-        await self._toggle(interaction, role, "bypass_roles", True,
+        await self._toggle(interaction, role, GuildSet.BYPASS_ROLES, True,
                                 f"Members with <@&{role.id}> won't be scanned.")
 
     @app_commands.command(name="unbypass-role", description="Scan members with this role again")
     async def unbypass_role(self, interaction: discord.Interaction, role: discord.Role) -> None:
-        await self._toggle(interaction, role, "bypass_roles", False,
+        await self._toggle(interaction, role, GuildSet.BYPASS_ROLES, False,
                                 f"Members with <@&{role.id}> will be scanned again.")
 
 
-class Settings(commands.Cog):
-    def __init__(self, bot):
+class ServerSettings(commands.Cog):
+    """The `/settings` commands, per server."""
+
+    def __init__(self, bot: RecoveryBot) -> None:
         self.bot = bot
-        bot.tree.add_command(SettingsGroup(bot))
+        bot.tree.add_command(ServerSettingsGroup(bot))
 
     async def cog_unload(self) -> None:
         self.bot.tree.remove_command("settings")
 
 
-async def setup(bot) -> None:
-    await bot.add_cog(Settings(bot))
+async def setup(bot: RecoveryBot) -> None:
+    await bot.add_cog(ServerSettings(bot))
