@@ -7,6 +7,7 @@ import asyncio
 import os
 import sys
 import threading
+from typing import cast
 
 from bot.config import Config, ConfigError, load_config, missing_token_problem
 from bot.problems import Problem, has_errors
@@ -55,7 +56,7 @@ def cmd_scan(summary: bool, rules_only: bool, explain: bool) -> int:
     from bot.crisis.cache import default_cache_dir, load_detector
     from bot.crisis.hybrid import load_crisis_model
     from bot.crisis.onnx_encoder import Backend
-    from bot.crisis.scan import run_scan
+    from bot.crisis.scan import Readable, run_scan
 
     settings = _settings()
     if settings is None:
@@ -73,7 +74,9 @@ def cmd_scan(summary: bool, rules_only: bool, explain: bool) -> int:
             _print_problems(model_problems)
             if has_errors(model_problems):
                 return 1
-    return run_scan(sys.stdin.buffer, sys.stdout, sys.stderr, summary=summary,
+    # sys.stdin.buffer is a BufferedReader (it has read1); typeshed calls it BinaryIO.
+    stdin = cast("Readable", sys.stdin.buffer)
+    return run_scan(stdin, sys.stdout, sys.stderr, summary=summary,
                     detector=detector, model=model, policy=policy, explain=explain)
 
 

@@ -134,8 +134,8 @@ def openai_set() -> list[Example]:
 
 def training_set(seed: int) -> list[Example]:
     """Everything the shipped model is trained on (dev splits and held-out corpora excluded)."""
-    rows = rubric("train") + extra() + written() + xstest("train") + goemotions("train", GOEMOTIONS_TRAIN,
-                                                                   seed)
+    rows = (rubric("train") + extra() + written() + xstest("train")
+            + goemotions("train", GOEMOTIONS_TRAIN, seed))
     for name in DEV_CORPORA:
         rows += corpus(name)
     return rows

@@ -21,10 +21,16 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.crisis.encoder import (HEADS, HIDDEN, LAYERS, LN_EPS, WINDOW, Encoder,
-                                locate_model_zip, read_verified)
-from bot.crisis.model import (HEAD_OUT, MAX_WINDOWS, CrisisModel, default_adapter_path,
-                              targets_of)
+from bot.crisis.encoder import (
+    HEADS,
+    HIDDEN,
+    LAYERS,
+    LN_EPS,
+    Encoder,
+    locate_model_zip,
+    read_verified,
+)
+from bot.crisis.model import HEAD_OUT, MAX_WINDOWS, CrisisModel, default_adapter_path, targets_of
 from scripts import crisis_data
 
 RANK = 8
@@ -33,7 +39,7 @@ TARGETS = ("attention.self.query", "attention.self.key", "attention.self.value",
            "attention.output.dense", "intermediate.dense", "output.dense")
 
 
-def build_torch_model(weights: dict[str, np.ndarray], seed: int):  # noqa: ANN201
+def build_torch_model(weights: dict[str, np.ndarray], seed: int):
     import torch
     from torch import nn
 
@@ -49,11 +55,11 @@ def build_torch_model(weights: dict[str, np.ndarray], seed: int):  # noqa: ANN20
             self.B = nn.Parameter(torch.zeros(out_f, RANK))
             self.scale = ALPHA / RANK
 
-        def forward(self, x):  # noqa: ANN001, ANN202
+        def forward(self, x):
             return nn.functional.linear(x, self.weight, self.bias) + (x @ self.A.T @ self.B.T) \
                 * self.scale
 
-    def t(name: str):  # noqa: ANN202
+    def t(name: str):
         return nn.Parameter(torch.from_numpy(weights[name].copy()), requires_grad=False)
 
     class Bert(nn.Module):
@@ -81,16 +87,16 @@ def build_torch_model(weights: dict[str, np.ndarray], seed: int):  # noqa: ANN20
             self.drop = nn.Dropout(0.1)
             self.head = nn.Linear(HIDDEN, HEAD_OUT)
 
-        def L(self, i: int, target: str):  # noqa: ANN202, N802
+        def L(self, i: int, target: str):
             return self.lin[f"{i}_{target.replace('.', '_')}"]
 
-        def forward(self, ids, mask):  # noqa: ANN001, ANN202
+        def forward(self, ids, mask):
             n, length = ids.shape
             d = HIDDEN // HEADS
             x = self.eln(self.word[ids] + self.pos[:length] + self.type0)
             bias = ((1.0 - mask) * -1e9)[:, None, None, :]
             for i in range(LAYERS):
-                def heads(y):  # noqa: ANN001, ANN202
+                def heads(y):
                     return y.view(n, length, HEADS, d).transpose(1, 2)
                 q = heads(self.L(i, "attention.self.query")(x))
                 k = heads(self.L(i, "attention.self.key")(x))
@@ -108,7 +114,7 @@ def build_torch_model(weights: dict[str, np.ndarray], seed: int):  # noqa: ANN20
     return Bert()
 
 
-def export(model, path: Path) -> None:  # noqa: ANN001
+def export(model, path: Path) -> None:
     """Adapter and head as float16/float32 arrays in an .npz (no pickles)."""
     arrays: dict[str, np.ndarray] = {}
     for i in range(LAYERS):

@@ -58,7 +58,7 @@ class Crisis(commands.Cog):
         self.gate = gate or ReplyGate()
         self.step_seconds = STEP_SECONDS
         # message id -> severity already answered, so an edit does not answer twice.
-        self._answered: OrderedDict[int, str] = OrderedDict()
+        self._answered: OrderedDict[int, Severity] = OrderedDict()
 
     # --- listeners -------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.content.hotlines import HotlineDirectory, load_hotlines
@@ -23,7 +23,7 @@ class Content:
     detector: Detector
     # The learned crisis scorer and how it joins the rules; None runs the rules alone.
     crisis_model: CrisisModel | None = None
-    crisis_policy: Policy = Policy()
+    crisis_policy: Policy = field(default_factory=Policy)
 
 
 def load_content(content_dir: Path, *, with_model: bool = True, backend: str = "numpy"

@@ -80,7 +80,8 @@ def load_detector(directory: Path, cache_dir: Path | None = None
     (None when one is an error), from `cache_dir` when it holds them compiled (None: no
     cache). Compiled rules without errors are saved there for next time."""
     key = cache_key(directory) if cache_dir is not None else None
-    path = None if key is None else Path(cache_dir) / f"{_PREFIX}{key}{_SUFFIX}"
+    path = None if key is None or cache_dir is None else \
+        Path(cache_dir) / f"{_PREFIX}{key}{_SUFFIX}"
     if path is not None:
         cached = _read(path)
         if cached is not None:

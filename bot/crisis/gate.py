@@ -30,7 +30,7 @@ class _Bounded(OrderedDict):
         super().__init__()
         self.limit = limit
 
-    def put(self, key, value) -> None:
+    def put(self, key: Hashable, value: object) -> None:
         self[key] = value
         self.move_to_end(key)
         while len(self) > self.limit:

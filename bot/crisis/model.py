@@ -20,8 +20,8 @@ from typing import Protocol
 import numpy as np
 
 from bot.crisis.encoder import Encoder, EncoderError, load_adapter
-from bot.crisis.schema import Category, Severity, Subject
 from bot.crisis.onnx_encoder import Backend, OnnxEncoder, load_encoder
+from bot.crisis.schema import Category, Severity, Subject
 from bot.paths import bundled_content_dir
 
 # Head outputs, in the order the shipped head was trained with.

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator
-from typing import BinaryIO, TextIO
+from typing import Protocol, TextIO
 
 from bot.crisis.detector import Detection, Detector, default_detector
 from bot.crisis.hybrid import ModelState, Policy, Verdict, fuse
@@ -29,6 +29,12 @@ _CHUNK = 1 << 16
 # the words around it (contexts look a few dozen words away at most) is whole in one.
 OVERLAP = 1000
 _SPACES = " \n\t\r"
+
+
+class Readable(Protocol):
+    """Binary input with `read1` (sys.stdin.buffer, io.BytesIO): one read of what is there."""
+
+    def read1(self, size: int = ..., /) -> bytes: ...
 
 
 def _text_of(line: bytes) -> tuple[str | None, str | None]:
@@ -86,7 +92,7 @@ def detect_long(det: Detector, text: str) -> Detection | None:
     return best
 
 
-def _lines(stdin: BinaryIO) -> Iterator[list[bytes]]:
+def _lines(stdin: Readable) -> Iterator[list[bytes]]:
     """Batches of complete lines: those that one read of the input brought in."""
     rest = b""
     while True:
@@ -122,7 +128,7 @@ def _result(found: Detection | None, verdict: Verdict | None, explain: bool) -> 
     return out
 
 
-def run_scan(stdin: BinaryIO, stdout: TextIO, stderr: TextIO, summary: bool = False,
+def run_scan(stdin: Readable, stdout: TextIO, stderr: TextIO, summary: bool = False,
              detector: Detector | None = None, model: CrisisModel | None = None,
              policy: Policy | None = None, explain: bool = False) -> int:
     """Scan every line of `stdin`; write one JSON result per line to `stdout`. Returns 0:

@@ -8,7 +8,7 @@ import threading
 import time
 
 from bot.crisis.schema import Severity
-from tests.e2e.test_crisis_e2e import (URGENT_SELF, replies_to, usage, wait_reply)
+from tests.e2e.test_crisis_e2e import URGENT_SELF, replies_to, usage, wait_reply
 
 # No rule names this wording; the shipped model scores it far above its threshold.
 MODEL_ONLY = "i want to end it tonight"

@@ -11,8 +11,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.crisis.encoder import (SHA256, TOKENIZER_MEMBER, WEIGHTS_MEMBER, Encoder, EncoderError,
-                                locate_model_zip, merge_lora, read_verified)
+from bot.crisis.encoder import (
+    SHA256,
+    TOKENIZER_MEMBER,
+    WEIGHTS_MEMBER,
+    Encoder,
+    EncoderError,
+    locate_model_zip,
+    merge_lora,
+    read_verified,
+)
 from bot.crisis.model import MAX_WINDOWS, CrisisModel
 
 
@@ -71,7 +79,7 @@ def test_tampered_weights_are_refused_with_the_fix(tmp_path: Path, member: str) 
 
 def test_missing_member_and_broken_zip_are_refused(tmp_path: Path) -> None:
     bad = _copy_zip(locate_model_zip(), tmp_path / "model.zip", drop=WEIGHTS_MEMBER)
-    with pytest.raises(EncoderError, match="has no model.safetensors"):
+    with pytest.raises(EncoderError, match=r"has no model\.safetensors"):
         read_verified(bad)
     (tmp_path / "junk.zip").write_bytes(b"not a zip")
     with pytest.raises(EncoderError, match="cannot read the model zip"):

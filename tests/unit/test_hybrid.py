@@ -10,8 +10,16 @@ from pathlib import Path
 import pytest
 
 from bot.crisis.detector import Detection
-from bot.crisis.hybrid import (MODEL_RULE, Assessor, Decider, ModelState, ModelWorker, Policy,
-                               fuse, load_policy)
+from bot.crisis.hybrid import (
+    MODEL_RULE,
+    Assessor,
+    Decider,
+    ModelState,
+    ModelWorker,
+    Policy,
+    fuse,
+    load_policy,
+)
 from bot.crisis.model import Score
 
 POLICY = Policy(add_threshold=0.9, veto_threshold=0.2, veto_severities=frozenset({"concern"}),

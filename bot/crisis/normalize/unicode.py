@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from typing import cast
 
 from bot.crisis.normalize.ascii import (
     ASCII_TABLE,
@@ -156,7 +157,7 @@ def unicode_step(text: str) -> str:
             if cp < TABLE_END:
                 new = table[cp]
                 if new.__class__ is not int:
-                    text = text.replace(ch, new or "")
+                    text = text.replace(ch, cast("str | None", new) or "")
             elif TAGS_START <= cp < TAGS_END:
                 text = text.replace(ch, "")
     else:
