@@ -15,7 +15,8 @@ from discord.ext import commands
 
 from bot.config import Config
 from bot.content.bundle import Content
-from bot.crisis.hybrid import Assessor, ModelWorker
+from bot.crisis.hybrid import Assessor, ModelWorker, shared_process_scorer
+from bot.crisis.onnx_encoder import Backend
 from bot.runtime import InFlight, make_runtime
 from bot.store import Store
 
@@ -118,7 +119,9 @@ class RecoveryBot(commands.AutoShardedBot):
         policy = content.crisis_policy
         worker = None
         if content.crisis_model is not None and settings.crisis_model == "on":
-            worker = ModelWorker(content.crisis_model, queue_size=policy.queue_size,
+            adapter = settings.content_dir / "crisis" / "model" / "adapter.npz"
+            scorer = shared_process_scorer(adapter, Backend(settings.crisis_model_backend))
+            worker = ModelWorker(scorer, queue_size=policy.queue_size,
                                  max_batch=policy.max_batch)
         self.assessor = Assessor(content.detector, worker, policy)
         self.inflight = InFlight()  # crisis deliveries shutdown waits for

@@ -10,16 +10,19 @@ policy's bound: when the model is late, overloaded or missing, the rules decide 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import functools
 import logging
+import multiprocessing
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Protocol
 
 import threadpoolctl
 import yaml
@@ -138,6 +141,57 @@ def fuse(rule: Detection | None, score: Score | None, state: ModelState,
     return Verdict(None, Decider.NOBODY, state, p)
 
 
+class Scorer(Protocol):
+    """What the worker asks: scores for a batch of texts (CrisisModel, ProcessScorer)."""
+
+    def score(self, texts: Sequence[str]) -> list[Score]: ...
+
+
+# The model in a child process: NumPy releases the GIL only inside each kernel, and a forward
+# pass is a few hundred kernels, so in the bot's own process every one of them queued behind
+# the event loop for the GIL. Measured at 50 messages/s through the fake Discord: the model's
+# answers took 3-5 s in-process and a rule hit always ran out its 0.5 s wait.
+_child: dict[str, CrisisModel] = {}
+
+
+def _child_init(adapter: str, backend: str) -> None:
+    # One BLAS thread: the child uses one core and leaves the other to the event loop.
+    # OpenBLAS's extra threads spin while waiting; with two they starved the loop (discord.py
+    # warned its heartbeat was tens of seconds behind) on a two-core machine.
+    threadpoolctl.threadpool_limits(limits=1, user_api="blas")
+    _child["model"] = CrisisModel.load(Path(adapter), backend=Backend(backend))
+
+
+def _child_score(texts: list[str]) -> list[Score]:
+    return _child["model"].score(texts)
+
+
+class ProcessScorer:
+    """Scores in one child process (spawned, so no lock of this process is inherited)."""
+
+    def __init__(self, adapter: Path, backend: Backend):
+        ctx = multiprocessing.get_context("spawn")
+        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx,
+                                         initializer=_child_init,
+                                         initargs=(str(adapter), str(backend)))
+        # Start the child and load its model now, not when the first message arrives.
+        self._pool.submit(_child_score, [])
+
+    def score(self, texts: Sequence[str]) -> list[Score]:
+        return self._pool.submit(_child_score, list(texts)).result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+@functools.cache
+def shared_process_scorer(adapter: Path, backend: Backend) -> ProcessScorer:
+    """One child process per adapter and backend, shared by every bot in this process."""
+    scorer = ProcessScorer(adapter, backend)
+    atexit.register(scorer.close)
+    return scorer
+
+
 class ModelWorker:
     """One thread that scores queued messages in micro-batches.
 
@@ -146,14 +200,10 @@ class ModelWorker:
     keeps running while a batch is scored.
     """
 
-    def __init__(self, model: CrisisModel, queue_size: int = 512, max_batch: int = 32,
+    def __init__(self, model: Scorer, queue_size: int = 512, max_batch: int = 32,
                  on_batch: Callable[[int, float], None] | None = None):
         self.model = model
         self.max_batch = max_batch
-        # One BLAS thread: the model's thread uses one core and leaves the other to the
-        # event loop. OpenBLAS's extra threads spin while waiting and starved the loop
-        # (discord.py warned its heartbeat was tens of seconds behind) on two cores.
-        threadpoolctl.threadpool_limits(limits=1, user_api="blas")
         self._queue: queue.Queue[tuple[str, asyncio.AbstractEventLoop, asyncio.Future] | None]
         self._queue = queue.Queue(maxsize=queue_size)
         self._on_batch = on_batch

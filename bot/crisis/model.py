@@ -108,14 +108,10 @@ class CrisisModel:
         return cls(encoder, head_w, head_b, hashlib.sha256(data).hexdigest()[:12])
 
     def _logits(self, windows: Sequence[Sequence[int]]) -> np.ndarray:
-        out = []
-        order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
         pooled = np.zeros((len(windows), self._w.shape[0]), np.float32)
-        for i in range(0, len(order), BATCH_WINDOWS):
-            part = order[i:i + BATCH_WINDOWS]
+        for part in _length_groups(windows):
             pooled[part] = self.encoder.pooled([windows[j] for j in part])
-        out = pooled @ self._w + self._b
-        return out
+        return pooled @ self._w + self._b
 
     def score(self, texts: Sequence[str]) -> list[Score]:
         """One Score per text; empty or symbol-only text gets the [CLS] [SEP] window."""
@@ -148,6 +144,26 @@ class CrisisModel:
         for i in range(0, len(texts), batch):
             out += [s.probability for s in self.score(texts[i:i + batch])]
         return out
+
+
+def _length_groups(windows: Sequence[Sequence[int]]) -> list[list[int]]:
+    """Indices of `windows` in forward-pass groups of similar length.
+
+    A batch is padded to its longest window, so one long message among short ones made the
+    whole batch cost as much as that many long ones (measured: 40 ms per chat message in
+    mixed batches of 32, 15 ms one at a time). Sorted by length, a group ends at
+    BATCH_WINDOWS or when the next window is more than twice its first's length.
+    """
+    order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
+    groups: list[list[int]] = []
+    for i in order:
+        group = groups[-1] if groups else None
+        if (group is None or len(group) >= BATCH_WINDOWS
+                or len(windows[i]) > 2 * len(windows[group[0]]) + 8):
+            groups.append([i])
+        else:
+            group.append(i)
+    return groups
 
 
 def encoder_dim(head_w: np.ndarray) -> int:
