@@ -117,14 +117,14 @@ def _result(found: Detection | None, verdict: Verdict | None, explain: bool) -> 
                  "severity": found.severity if found else None,
                  "subject": found.subject if found else None,
                  "rule": found.rule if found else None}
-    if verdict is not None:
+    if verdict is not None and explain:
+        # Which part decided, and why; the output shape without --explain is unchanged.
         out["decided_by"] = verdict.decided_by
-        if explain:
-            out["model"] = verdict.model
-            out["probability"] = (round(verdict.probability, 3)
-                                  if verdict.probability is not None else None)
-            rule = verdict.rule_detection
-            out["rule_hit"] = rule.rule if rule else None
+        out["model"] = verdict.model
+        out["probability"] = (round(verdict.probability, 3)
+                              if verdict.probability is not None else None)
+        rule = verdict.rule_detection
+        out["rule_hit"] = rule.rule if rule else None
     return out
 
 
@@ -164,8 +164,7 @@ def run_scan(stdin: Readable, stdout: TextIO, stderr: TextIO, summary: bool = Fa
                     found = verdict.detection
                     counts[f"decided by {verdict.decided_by}"] += 1
                 if found is None and not explain:
-                    out.append(_NO_CRISIS if verdict is None else json.dumps(
-                        _result(None, verdict, explain)))
+                    out.append(_NO_CRISIS)
                     continue
                 if found is not None:
                     counts["crises"] += 1

@@ -153,3 +153,17 @@ def test_rejected_token_says_so_plainly(tmp_path):
     assert result.returncode == 1
     assert "rejected DISCORD_TOKEN" in result.stderr and "401" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_scan_explain_and_rules_only(tmp_path):
+    """--explain says which part decided and the model's probability; --rules-only skips
+    the model, so wording no rule names is not a crisis there."""
+    line = "i want to end it tonight\n"
+    explained = run_cli("scan", "--explain", stdin=line, cwd=tmp_path)
+    assert explained.returncode == 0, explained.stderr
+    out = json.loads(explained.stdout)
+    assert out["crisis"] is True and out["decided_by"] == "model" and out["rule_hit"] is None
+    assert out["probability"] >= 0.5
+    alone = run_cli("scan", "--rules-only", stdin=line, cwd=tmp_path)
+    assert json.loads(alone.stdout)["crisis"] is False
+    assert "end it" not in explained.stdout + explained.stderr + alone.stdout + alone.stderr
