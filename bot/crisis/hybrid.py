@@ -14,6 +14,7 @@ import atexit
 import functools
 import logging
 import multiprocessing
+import os
 import queue
 import threading
 import time
@@ -155,11 +156,24 @@ _child: dict[str, CrisisModel] = {}
 
 
 def _child_init(adapter: str, backend: str) -> None:
+    _exit_with_parent(os.getppid())
     # One BLAS thread: the child uses one core and leaves the other to the event loop.
     # OpenBLAS's extra threads spin while waiting; with two they starved the loop (discord.py
     # warned its heartbeat was tens of seconds behind) on a two-core machine.
     threadpoolctl.threadpool_limits(limits=1, user_api="blas")
     _child["model"] = CrisisModel.load(Path(adapter), backend=Backend(backend))
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this child when the bot's process is gone. A bot that exits with os._exit (a
+    stuck database thread at shutdown) runs no atexit hooks, and the child, holding the
+    bot's stdout and stderr, would otherwise outlive it and keep those pipes open."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _child_score(texts: list[str]) -> list[Score]:
