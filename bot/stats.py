@@ -24,6 +24,9 @@ class StatsReport:
     alerts: int = 0
     fallbacks: Counter = field(default_factory=Counter)    # outcome -> n
     hotlines: Counter = field(default_factory=Counter)     # country code -> n
+    # The learned model's part: "model" (it alone found a crisis), "model_veto" (it overruled
+    # a rule), "late" / "overloaded" / "failed" (the rules decided alone).
+    model: Counter = field(default_factory=Counter)
     daily: list[int] = field(default_factory=list)         # all events per day, oldest first
 
     def sparkline(self) -> str:
@@ -66,4 +69,7 @@ def summarize(rows: Iterable[UsageRow], days: int, today: dt.date) -> StatsRepor
             report.alerts += row.count
         elif row.kind == Kind.HOTLINE and row.key:
             report.hotlines[row.key] += row.count
+        elif row.kind == Kind.CRISIS_MODEL:
+            label = row.key if row.outcome == Outcome.SCORED else row.outcome
+            report.model[label] += row.count
     return report

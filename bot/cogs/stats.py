@@ -78,6 +78,9 @@ def _embed(report: StatsReport, days: int) -> discord.Embed:
                     value=_lines(report.fallbacks, True), inline=True)
     embed.add_field(name="Crisis-line lookups by country",
                     value=_lines(report.hotlines, False), inline=False)
+    embed.add_field(name="Crisis model (model: found alone; model_veto: overruled a rule; "
+                         "late/overloaded/failed: rules alone)",
+                    value=_lines(report.model, True), inline=False)
     embed.set_footer(text="Counts per UTC day; no messages or member ids are stored. "
                           "Crisis counts from 1 to 4 show as 'fewer than 5'.")
     return embed

@@ -49,3 +49,14 @@ def test_sparkline_scales_to_peak():
     line = sparkline([0, 5, 10])
     assert line[0] == "▁" and line[-1] == "█" and len(line) == 3
     assert sparkline([0, 0]) == "▁▁"
+
+
+def test_crisis_model_counts_by_what_decided():
+    """The model's part shows as what decided when it answered in time, else why not."""
+    today = dt.date(2026, 12, 1)
+    rows = [row(today, "crisis_model", "model", "scored", 3),
+            row(today, "crisis_model", "model_veto", "scored", 2),
+            row(today, "crisis_model", "rules", "late", 4),
+            row(today, "crisis_model", "nobody", "overloaded", 1)]
+    report = summarize(rows, 7, today)
+    assert report.model == {"model": 3, "model_veto": 2, "late": 4, "overloaded": 1}
