@@ -97,6 +97,17 @@ def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
     return xc / np.sqrt(var + np.float32(LN_EPS)) * w + b
 
 
+def pad(batch: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids padded to the longest row (int64), and the attention mask (int64, 1 = real)."""
+    length = max(len(ids) for ids in batch)
+    ids = np.zeros((len(batch), length), np.int64)
+    mask = np.zeros((len(batch), length), np.int64)
+    for i, row in enumerate(batch):
+        ids[i, : len(row)] = row
+        mask[i, : len(row)] = 1
+    return ids, mask
+
+
 @dataclass(frozen=True, slots=True)
 class _Layer:
     qkv_w: np.ndarray  # (H, 3H), transposed for x @ w
@@ -206,12 +217,9 @@ class Encoder:
         n = len(batch)
         if n == 0:
             return np.zeros((0, HIDDEN), np.float32)
-        length = max(len(ids) for ids in batch)
-        ids = np.zeros((n, length), np.int64)
-        mask = np.zeros((n, length), np.float32)
-        for i, row in enumerate(batch):
-            ids[i, : len(row)] = row
-            mask[i, : len(row)] = 1.0
+        ids, mask = pad(batch)
+        mask = mask.astype(np.float32)
+        length = ids.shape[1]
         x = self._word[ids] + self._pos[:length] + self._type0
         x = _layer_norm(x, *self._emb_ln).reshape(n * length, HIDDEN)
         bias = ((1.0 - mask) * np.float32(-1e9))[:, None, None, :]

@@ -35,6 +35,7 @@ from bot.crisis.encoder import (
     EncoderError,
     locate_model_zip,
     merge_lora,
+    pad,
     read_verified,
 )
 
@@ -272,15 +273,9 @@ class OnnxEncoder:
 
     def pooled(self, batch: Sequence[Sequence[int]]) -> np.ndarray:
         """Mean-pooled last hidden states (n, 384) for already tokenised inputs."""
-        n = len(batch)
-        if n == 0:
+        if not batch:
             return np.zeros((0, HIDDEN), np.float32)
-        length = max(len(ids) for ids in batch)
-        ids = np.zeros((n, length), np.int64)
-        mask = np.zeros((n, length), np.int64)
-        for i, row in enumerate(batch):
-            ids[i, : len(row)] = row
-            mask[i, : len(row)] = 1
+        ids, mask = pad(batch)
         (out,) = self._session.run(["pooled"], {"input_ids": ids, "attention_mask": mask})
         return np.asarray(out, dtype=np.float32)
 
