@@ -28,14 +28,12 @@ def _settings() -> Config | None:
 
 def cmd_check() -> int:
     """Validate settings and every content file without connecting; 0 when all is well."""
-    from bot.content.bundle import load_content
+    from bot.content.bundle import load_configured
 
     settings = _settings()
     if settings is None:
         return 1
-    content, problems = load_content(settings.content_dir,
-                                     with_model=settings.crisis_model == "on",
-                                     backend=settings.crisis_model_backend)
+    content, problems = load_configured(settings)
     _print_problems(problems)
     if content is None:
         errors = sum(p.is_error for p in problems)
@@ -83,7 +81,7 @@ def cmd_scan(summary: bool, rules_only: bool, explain: bool) -> int:
 def cmd_run() -> int:
     """Connect to Discord and serve until SIGINT/SIGTERM."""
     from bot.app import run_until_stopped
-    from bot.content.bundle import load_content
+    from bot.content.bundle import load_configured
     from bot.logs import setup_logging
 
     settings = _settings()
@@ -93,9 +91,7 @@ def cmd_run() -> int:
         _print_problems([missing_token_problem()])
         return 1
     setup_logging(settings.log_level)
-    content, problems = load_content(settings.content_dir,
-                                     with_model=settings.crisis_model == "on",
-                                     backend=settings.crisis_model_backend)
+    content, problems = load_configured(settings)
     _print_problems(problems)
     if content is None:
         print("not starting: fix the errors above (run `python -m bot check`)", file=sys.stderr)

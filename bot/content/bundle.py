@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.config import Config
 from bot.content.hotlines import HotlineDirectory, load_hotlines
 from bot.content.topics import TopicLibrary, load_topics
 from bot.crisis import Detector, check_examples, load_rules
@@ -57,3 +58,10 @@ def load_content(content_dir: Path, *, with_model: bool = True, backend: str = "
         return None, problems
     return Content(topics=topics, hotlines=hotlines, detector=detector, crisis_model=model,
                    crisis_policy=policy), problems
+
+
+def load_configured(config: Config) -> tuple[Content | None, list[Problem]]:
+    """`load_content` as the configuration asks: its content folder, model on or off, and
+    the model's backend (what `check`, `run` and `demo` all load)."""
+    return load_content(config.content_dir, with_model=config.crisis_model == "on",
+                        backend=config.crisis_model_backend)

@@ -23,7 +23,7 @@ def _print_problems(problems: list[Problem]) -> None:
 def main() -> int:
     """Start the demo; interactive on a terminal, line-by-line plain text otherwise."""
     from bot.config import ConfigError, load_config
-    from bot.content.bundle import load_content
+    from bot.content.bundle import load_configured
     from bot.logs import setup_logging
 
     try:
@@ -38,9 +38,7 @@ def main() -> int:
         setup_logging("WARNING")
         # "PyNaCl is not installed, voice will NOT be supported": true, and irrelevant here.
         logging.getLogger("discord.client").setLevel(logging.ERROR)
-    content, problems = load_content(settings.content_dir,
-                                     with_model=settings.crisis_model == "on",
-                                     backend=settings.crisis_model_backend)
+    content, problems = load_configured(settings)
     _print_problems(problems)
     if content is None:
         print("not starting: fix the errors above (run `python -m bot check`)", file=sys.stderr)
