@@ -111,6 +111,15 @@ class NoRules:
         return CONCERN if "rule" in text else None
 
 
+@pytest.fixture
+def held_model():
+    """A model that answers nothing until released; released at the end of the test."""
+    model = FakeModel()
+    model.release.clear()
+    yield model
+    model.release.set()
+
+
 async def test_worker_batches_queued_messages() -> None:
     model = FakeModel()
     model.release.clear()
@@ -137,36 +146,30 @@ async def test_assessor_model_adds_and_vetoes() -> None:
     assessor.close()
 
 
-async def test_a_rule_the_model_may_not_veto_is_answered_without_asking() -> None:
-    model = FakeModel()
-    model.release.clear()  # a model that would never answer
-    worker = ModelWorker(model, queue_size=8, max_batch=8)  # type: ignore[arg-type]
+async def test_a_rule_the_model_may_not_veto_is_answered_without_asking(held_model) -> None:
+    worker = ModelWorker(held_model, queue_size=8, max_batch=8)  # type: ignore[arg-type]
     strict = POLICY.model_copy(update={"veto_severities": frozenset()})
     verdict = await Assessor(NoRules(), worker, strict).assess("rule fired")  # type: ignore[arg-type]
     assert verdict.detection == CONCERN and verdict.model is ModelState.NOT_ASKED
     assert worker.pending() == 0
-    model.release.set()
+    held_model.release.set()
     worker.close()
 
 
-async def test_rule_hit_waits_only_the_bound_when_the_model_is_stuck() -> None:
-    model = FakeModel()
-    model.release.clear()
-    worker = ModelWorker(model, queue_size=8, max_batch=8)  # type: ignore[arg-type]
+async def test_rule_hit_waits_only_the_bound_when_the_model_is_stuck(held_model) -> None:
+    worker = ModelWorker(held_model, queue_size=8, max_batch=8)  # type: ignore[arg-type]
     assessor = Assessor(NoRules(), worker, POLICY)  # type: ignore[arg-type]
     started = time.monotonic()
     verdict = await assessor.assess("rule fired")
     waited = time.monotonic() - started
     assert verdict.detection == CONCERN and verdict.model is ModelState.LATE
     assert waited < POLICY.model_wait_seconds  # the shorter rule bound applied
-    model.release.set()
+    held_model.release.set()
     assessor.close()
 
 
-async def test_full_queue_is_overload_and_rules_still_answer() -> None:
-    model = FakeModel()
-    model.release.clear()
-    worker = ModelWorker(model, queue_size=2, max_batch=1)  # type: ignore[arg-type]
+async def test_full_queue_is_overload_and_rules_still_answer(held_model) -> None:
+    worker = ModelWorker(held_model, queue_size=2, max_batch=1)  # type: ignore[arg-type]
     assessor = Assessor(NoRules(), worker, POLICY)  # type: ignore[arg-type]
     held = [worker.submit("a")]
     await asyncio.sleep(0.05)  # "a" is in the model; two more fill the queue
@@ -174,7 +177,7 @@ async def test_full_queue_is_overload_and_rules_still_answer() -> None:
     assert all(f is not None for f in held)
     verdict = await assessor.assess("rule fired while overloaded")
     assert verdict.model is ModelState.OVERLOADED and verdict.detection == CONCERN
-    model.release.set()
+    held_model.release.set()
     await asyncio.gather(*held)  # type: ignore[arg-type]
     assessor.close()
 
